@@ -1,0 +1,26 @@
+.PHONY: install run test lint format migrate worker bench
+
+export DJANGO_SETTINGS_MODULE := perpetua.settings
+
+install:
+	@scripts/bootstrap.sh
+
+run: install
+	@DEBUG=$${DEBUG:-true} scripts/run.sh
+
+test: install
+	@scripts/with-postgres.sh .venv/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+migrate: install
+	.venv/bin/python manage.py migrate
+
+worker: install
+	.venv/bin/python manage.py run_worker

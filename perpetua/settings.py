@@ -1,0 +1,298 @@
+"""One settings module, driven by the environment (CONTRACT §17).
+
+Every secret, limit and cost is read here with its contract default; `.env.example`
+lists the same names. Nothing else in the project reads `os.environ`.
+"""
+
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Django basics -------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+# Under pytest the suite supplies its own keys and fake services (see conftest.py).
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG or TESTING else "")
+if not SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "corsheaders",
+    "django_prometheus",
+    "channels",
+    "django_tasks",
+    "django_tasks_db",
+    "perpetua.api",
+    "accounts",
+    "tasks",
+    "notes",
+    "ai",
+    "billing",
+    "gamification",
+    "recovery",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "perpetua.api.request_id.RequestIdMiddleware",
+    "perpetua.api.ratelimit.RateLimitHeadersMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "perpetua.api.errors.ApiErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "perpetua.urls"
+ASGI_APPLICATION = "perpetua.asgi.application"
+WSGI_APPLICATION = "perpetua.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite embedded default, PostgreSQL (pooled) in production and tests ---
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+        }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Cache, rate-limit counters and Channels layer: local memory unless REDIS_URL ----
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    SILENCED_SYSTEM_CHECKS: list[str] = []
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perpetua"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # django-ratelimit wants a shared cache; local memory is only the embedded default.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Job queue (django-tasks with its database backend) ------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
+
+# --- Internationalisation / time -----------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Request size ------------------------------------------------------------------
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- CORS -------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:5173"])
+CORS_ALLOW_CREDENTIALS = True
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "Deprecation",
+    "Sunset",
+    "Link",
+]
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+    "x-task-id",
+]
+
+# --- DRF / OpenAPI -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["perpetua.api.ratelimit.BucketRateLimit"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "perpetua.api.pagination.OffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "perpetua.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 25,
+}
+PAGINATION_DEFAULT_LIMIT = env.int("PAGINATION_DEFAULT_LIMIT", default=25)
+PAGINATION_MAX_LIMIT = env.int("PAGINATION_MAX_LIMIT", default=100)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Perpetua API",
+    "DESCRIPTION": "AI-assisted task management. Errors share one shape: "
+    '`{"error": {"code", "message", "details"?, "request_id"}}`.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "perpetua.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Auth: JWT access tokens (RS256) and opaque refresh tokens (CONTRACT §1) ---------
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)
+JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="", multiline=True)
+JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
+JWT_PREVIOUS_PUBLIC_KEY = env.str("JWT_PREVIOUS_PUBLIC_KEY", default="", multiline=True)
+JWT_PREVIOUS_KEY_ID = env.str("JWT_PREVIOUS_KEY_ID", default="")
+JWT_DEV_KEY_FILE = env.path("JWT_DEV_KEY_FILE", default=BASE_DIR / ".jwt-dev-key.pem")
+JWT_ISSUER = env.str("JWT_ISSUER", default="perpetua")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="perpetua-api")
+JWT_ACCESS_TTL_MINUTES = env.int("JWT_ACCESS_TTL_MINUTES", default=15)
+JWT_REFRESH_TTL_DAYS = env.int("JWT_REFRESH_TTL_DAYS", default=7)
+REFRESH_COOKIE_NAME = env.str("REFRESH_COOKIE_NAME", default="perpetua_refresh")
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
+
+GOOGLE_CLIENT_IDS = env.list("GOOGLE_CLIENT_IDS", default=[])
+GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs")
+GOOGLE_CERTS_TIMEOUT_SECONDS = env.float("GOOGLE_CERTS_TIMEOUT_SECONDS", default=5.0)
+
+# --- Outside services ----------------------------------------------------------------
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=30.0)
+DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
+DEEPGRAM_BASE_URL = env.str("DEEPGRAM_BASE_URL", default="wss://api.deepgram.com")
+TRANSCRIBE_ALLOWED_HOSTS = env.list("TRANSCRIBE_ALLOWED_HOSTS", default=[])
+CHECKOUT_SECRET_KEY = env.str("CHECKOUT_SECRET_KEY", default="")
+CHECKOUT_WEBHOOK_SECRET = env.str("CHECKOUT_WEBHOOK_SECRET", default="")
+CHECKOUT_BASE_URL = env.str("CHECKOUT_BASE_URL", default="https://api.checkout.com")
+CHECKOUT_PRO_PRICE_ID = env.str("CHECKOUT_PRO_PRICE_ID", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="", multiline=True)
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="", multiline=True)
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@perpetua.local")
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
+PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
+
+# --- Rate limits (per minute; 0 disables) and operations ---------------------------
+RATE_LIMIT_GENERAL = env.int("RATE_LIMIT_GENERAL", default=100)
+RATE_LIMIT_AI = env.int("RATE_LIMIT_AI", default=20)
+RATE_LIMIT_AUTH = env.int("RATE_LIMIT_AUTH", default=10)
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+
+# --- Tier limits (CONTRACT §16) ------------------------------------------------------
+FREE_MAX_TASKS = env.int("FREE_MAX_TASKS", default=50)
+PRO_MAX_TASKS = env.int("PRO_MAX_TASKS", default=200)
+FREE_MAX_SUBTASKS = env.int("FREE_MAX_SUBTASKS", default=4)
+PRO_MAX_SUBTASKS = env.int("PRO_MAX_SUBTASKS", default=10)
+FREE_MAX_DESCRIPTION_LENGTH = env.int("FREE_MAX_DESCRIPTION_LENGTH", default=1000)
+PRO_MAX_DESCRIPTION_LENGTH = env.int("PRO_MAX_DESCRIPTION_LENGTH", default=2000)
+FREE_MAX_NOTES = env.int("FREE_MAX_NOTES", default=10)
+PRO_MAX_NOTES = env.int("PRO_MAX_NOTES", default=25)
+MAX_VOICE_DURATION_SECONDS = env.int("MAX_VOICE_DURATION_SECONDS", default=300)
+MAX_TASK_DUE_DAYS = env.int("MAX_TASK_DUE_DAYS", default=30)
+MAX_REMINDERS_PER_TASK = env.int("MAX_REMINDERS_PER_TASK", default=5)
+MAX_TOMBSTONES = env.int("MAX_TOMBSTONES", default=3)
+FOCUS_COMPLETION_RATIO = env.float("FOCUS_COMPLETION_RATIO", default=0.5)
+ACTIVITY_RETENTION_DAYS = env.int("ACTIVITY_RETENTION_DAYS", default=30)
+REVOKED_TOKEN_RETENTION_DAYS = env.int("REVOKED_TOKEN_RETENTION_DAYS", default=7)
+REMINDER_FIRE_INTERVAL_SECONDS = env.int("REMINDER_FIRE_INTERVAL_SECONDS", default=30)
+
+# --- Credits and AI costs (CONTRACT §8, §10) -------------------------------------------
+KICKSTART_CREDITS = env.int("KICKSTART_CREDITS", default=5)
+PRO_DAILY_CREDITS = env.int("PRO_DAILY_CREDITS", default=10)
+PRO_SUBSCRIPTION_CREDITS = env.int("PRO_SUBSCRIPTION_CREDITS", default=100)
+SUBSCRIPTION_CARRYOVER_MAX = env.int("SUBSCRIPTION_CARRYOVER_MAX", default=50)
+MAX_PURCHASED_CREDITS_PER_MONTH = env.int("MAX_PURCHASED_CREDITS_PER_MONTH", default=500)
+AI_COST_CHAT = env.int("AI_COST_CHAT", default=1)
+AI_COST_SUBTASKS = env.int("AI_COST_SUBTASKS", default=1)
+AI_COST_NOTE_CONVERT = env.int("AI_COST_NOTE_CONVERT", default=1)
+AI_COST_TRANSCRIBE_PER_MINUTE = env.int("AI_COST_TRANSCRIBE_PER_MINUTE", default=5)
+AI_TASK_WARNING_FROM = env.int("AI_TASK_WARNING_FROM", default=5)
+AI_TASK_MAX_REQUESTS = env.int("AI_TASK_MAX_REQUESTS", default=10)
+AI_MAX_TASK_CONTEXT = env.int("AI_MAX_TASK_CONTEXT", default=50)
+
+# --- Subscriptions (CONTRACT §12) ------------------------------------------------------
+PAST_DUE_MAX_FAILURES = env.int("PAST_DUE_MAX_FAILURES", default=3)
+GRACE_PERIOD_DAYS = env.int("GRACE_PERIOD_DAYS", default=3)
+
+# --- Logging: JSON lines carrying the request id ------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "perpetua.api.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "perpetua.api.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_JSON else "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.server": {"level": "WARNING", "propagate": True},
+    },
+}
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+api_v1 = [
+    path("", include("perpetua.api.urls")),
+    path("", include("accounts.urls")),
+    path("", include("tasks.urls")),
+    path("", include("notes.urls")),
+    path("", include("ai.urls")),
+    path("", include("billing.urls")),
+    path("", include("gamification.urls")),
+    path("", include("recovery.urls")),
+    path("", include("notifications.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]

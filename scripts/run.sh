@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Migrate the configured database and serve HTTP + WebSocket with daphne on 127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+.venv/bin/python manage.py migrate --noinput -v0
+cat <<MSG
+
+Perpetua is starting on http://$HOST:$PORT
+  Swagger UI : http://$HOST:$PORT/api/v1/docs/
+  Schema     : http://$HOST:$PORT/api/v1/schema/
+  Admin      : http://$HOST:$PORT/admin/   (create a login: .venv/bin/python manage.py createsuperuser)
+  Health     : http://$HOST:$PORT/api/v1/health/live
+  A token    : .venv/bin/python manage.py issue_token me@example.com [--pro]
+               then: curl -H "Authorization: Bearer <access_token>" http://$HOST:$PORT/api/v1/users/me
+
+MSG
+exec .venv/bin/daphne -b "$HOST" -p "$PORT" perpetua.asgi:application
