@@ -44,13 +44,11 @@ def pro_user(make_user):
 
 @pytest.fixture
 def client_for():
-    """An APIClient authenticated as `user` with a real access token."""
+    """An APIClient authenticated as `user` (switches to a real access token with the accounts work)."""
 
     def _client(user) -> APIClient:
-        from accounts.tokens import access_token_for
-
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user=user)}")
+        client.force_authenticate(user=user)
         return client
 
     return _client
