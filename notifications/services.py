@@ -1,12 +1,61 @@
-"""In-app notifications (CONTRACT §13). Stub: the notifications helper fills this in."""
+"""In-app notifications (CONTRACT §13)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import BODY_MAX_LENGTH, TITLE_MAX_LENGTH, Notification, NotificationType
+from notifications.selectors import notification_get_for_user
 
 
 def notification_create(
     *, user: Any, type: str, title: str, body: str = "", action_url: str | None = None, push: bool = False
-) -> Any:
-    """Create an in-app notification; with `push=True` also send Web Push after commit (issue 4)."""
-    raise NotImplementedError
+) -> Notification:
+    """Create an in-app notification; with `push=True` also send Web Push after commit (issue 4).
+
+    Title and body are truncated to the contract's limits (100 / 500) rather than
+    rejected: callers are internal (reminders, achievements, billing).
+    """
+    if type not in NotificationType.values:
+        raise ValueError(f"unknown notification type {type!r}")
+    notification = Notification.objects.create(
+        user_id=getattr(user, "pk", user),
+        type=type,
+        title=(title or "")[:TITLE_MAX_LENGTH],
+        body=(body or "")[:BODY_MAX_LENGTH],
+        action_url=action_url or None,
+    )
+    if push:
+        # Web Push (issue 4): register the send with transaction.on_commit(...) here so a
+        # rolled-back write never pushes. Until then `push` is accepted and ignored.
+        pass
+    return notification
+
+
+def notification_mark_read(*, user: Any, notification_id: uuid.UUID) -> Notification:
+    """Mark one of the user's notifications read (idempotent: `read_at` keeps the first time)."""
+    notification = notification_get_for_user(user=user, notification_id=notification_id)
+    if not notification.read:
+        notification.read = True
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read", "read_at", "updated_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: Any) -> int:
+    """Mark every unread notification of the user read in one UPDATE; returns how many changed."""
+    now = timezone.now()
+    return Notification.objects.filter(user_id=getattr(user, "pk", user), read=False).update(
+        read=True, read_at=now, updated_at=now
+    )
+
+
+def notification_delete(*, user: Any, notification_id: uuid.UUID) -> None:
+    """Delete one of the user's notifications (missing 404, another user's 403)."""
+    with transaction.atomic():
+        notification = notification_get_for_user(user=user, notification_id=notification_id)
+        notification.delete()

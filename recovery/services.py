@@ -1,9 +1,29 @@
-"""Tombstones and the activity log (CONTRACT §14). Stubs: the recovery helper fills these in."""
+"""Tombstones and the activity log (CONTRACT §14).
+
+Every write here is a plain function with keyword-only arguments. `activity_record`
+and `tombstone_create` are called by other apps' services inside their own
+transactions; `tombstone_recover` is the one way back from a tombstone.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from perpetua.api.errors import Conflict, Forbidden, NotFound
+from perpetua.api.request_id import get_request_id
+from recovery.models import ActivityEntry, ActivitySource, Tombstone
+
+
+def _user_id(user: Any) -> Any:
+    """Accept a User or a bare user id."""
+    return getattr(user, "pk", user)
 
 
 def activity_record(
@@ -15,10 +35,99 @@ def activity_record(
     source: str = "user",
     metadata: dict[str, Any] | None = None,
 ) -> None:
-    """Append one activity-log entry; the request id comes from the current request context."""
-    return None
+    """Append one activity-log entry; the request id comes from the current request context.
+
+    One INSERT, no reads: callers log from inside their own transaction, so the entry
+    commits or rolls back with the change it describes (CONTRACT §14).
+    """
+    if source not in ActivitySource.values:
+        raise ValueError(f"unknown activity source {source!r}")
+    ActivityEntry.objects.create(
+        user_id=_user_id(user),
+        entity_type=entity_type,
+        entity_id=entity_id if isinstance(entity_id, uuid.UUID) else uuid.UUID(str(entity_id)),
+        action=action,
+        source=source,
+        metadata=metadata or {},
+        request_id=get_request_id(),
+    )
 
 
-def tombstone_create(*, user: Any, entity_type: str, entity_id: uuid.UUID, payload: dict[str, Any]) -> Any:
-    """Store a deleted object's snapshot (called inside the deleting transaction)."""
-    raise NotImplementedError
+def activity_purge_expired() -> int:
+    """Delete activity entries older than ACTIVITY_RETENTION_DAYS (daily job); returns the count."""
+    cutoff = timezone.now() - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
+    deleted, _ = ActivityEntry.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def tombstone_create(*, user: Any, entity_type: str, entity_id: uuid.UUID, payload: dict[str, Any]) -> Tombstone:
+    """Store a deleted object's snapshot (called inside the deleting transaction).
+
+    Keeps at most MAX_TOMBSTONES per user: the newest win, the oldest (and any expired
+    one) is dropped. The user's row is locked first so concurrent deletions of one
+    user serialize here and the cap holds under races (CONTRACT §14).
+    """
+    user_id = _user_id(user)
+    with transaction.atomic():
+        # Lock the owner: two deletions racing for the last slot take turns.
+        list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+        now = timezone.now()
+        tombstone = Tombstone.objects.create(
+            user_id=user_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            payload=payload,
+            created_at=now,
+            recoverable_until=now + timedelta(days=settings.TOMBSTONE_TTL_DAYS),
+        )
+        keep = Tombstone.objects.filter(user_id=user_id, recoverable_until__gt=now).order_by("-created_at", "-id")
+        keep_ids = list(keep.values_list("id", flat=True)[: settings.MAX_TOMBSTONES])
+        Tombstone.objects.filter(user_id=user_id).exclude(id__in=keep_ids).delete()
+    return tombstone
+
+
+def tombstone_purge_expired() -> int:
+    """Delete tombstones past `recoverable_until` (daily job); returns the count."""
+    deleted, _ = Tombstone.objects.filter(recoverable_until__lte=timezone.now()).delete()
+    return deleted
+
+
+def _restore(*, user: Any, entity_type: str, payload: dict[str, Any]) -> Any:
+    """Dispatch to the owning app's restore service (imported lazily: those apps import us)."""
+    if entity_type == "task":
+        from tasks.services import task_restore
+
+        return task_restore(user=user, payload=payload)
+    if entity_type == "note":
+        try:
+            from notes.services import note_restore
+        except ImportError:
+            note_restore = None
+        if note_restore is not None:
+            return note_restore(user=user, payload=payload)
+    raise Conflict(f"Recovering a {entity_type} is not supported.")
+
+
+def tombstone_recover(*, user: Any, tombstone_id: uuid.UUID) -> tuple[str, Any]:
+    """Restore a deleted task or note with its original id, then drop the tombstone.
+
+    Missing or expired → 404, another user's → 403, the id taken again → 409 (raised by
+    the restore service). Restore, tombstone deletion and the "recovered" activity entry
+    commit together (CONTRACT §14).
+    """
+    with transaction.atomic():
+        tombstone = Tombstone.objects.select_for_update().filter(id=tombstone_id).first()
+        if tombstone is None or tombstone.recoverable_until <= timezone.now():
+            raise NotFound("Tombstone not found.")
+        if tombstone.user_id != _user_id(user):
+            raise Forbidden()
+        restored = _restore(user=user, entity_type=tombstone.entity_type, payload=tombstone.payload)
+        tombstone.delete()
+        activity_record(
+            user=user,
+            entity_type=tombstone.entity_type,
+            entity_id=tombstone.entity_id,
+            action="recovered",
+            metadata={"tombstone_id": str(tombstone_id)},
+        )
+    return tombstone.entity_type, restored

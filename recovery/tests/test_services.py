@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import sys
+import types
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from perpetua.api.errors import Conflict, Forbidden, NotFound
+from perpetua.api.request_id import reset_request_id, set_request_id
+from recovery.models import ActivityEntry, Tombstone
+from recovery.services import (
+    activity_purge_expired,
+    activity_record,
+    tombstone_create,
+    tombstone_purge_expired,
+    tombstone_recover,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_activity_record_stores_request_id_and_accepts_user_id(user):
+    token = set_request_id("req-123")
+    try:
+        activity_record(user=user.pk, entity_type="task", entity_id=str(uuid.uuid4()), action="created")
+    finally:
+        reset_request_id(token)
+    entry = ActivityEntry.objects.get()
+    assert entry.user_id == user.pk
+    assert entry.request_id == "req-123"
+    assert entry.source == "user"
+    assert entry.metadata == {}
+
+
+def test_activity_record_is_one_insert(user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        activity_record(user=user, entity_type="task", entity_id=uuid.uuid4(), action="updated", source="ai")
+
+
+def test_activity_record_rejects_unknown_source(user):
+    with pytest.raises(ValueError):
+        activity_record(user=user, entity_type="task", entity_id=uuid.uuid4(), action="x", source="robot")
+
+
+def test_activity_purge_expired_deletes_only_old_entries(user):
+    activity_record(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
+    old = ActivityEntry.objects.create(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
+    ActivityEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    assert activity_purge_expired() == 1
+    assert ActivityEntry.objects.count() == 1
+    assert not ActivityEntry.objects.filter(pk=old.pk).exists()
+
+
+@override_settings(ACTIVITY_RETENTION_DAYS=5)
+def test_activity_purge_honours_setting(user):
+    entry = ActivityEntry.objects.create(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
+    ActivityEntry.objects.filter(pk=entry.pk).update(created_at=timezone.now() - timedelta(days=6))
+    assert activity_purge_expired() == 1
+
+
+def _tomb(user, title="t"):
+    return tombstone_create(user=user, entity_type="task", entity_id=uuid.uuid4(), payload={"title": title})
+
+
+def test_tombstone_create_sets_ttl(user):
+    tomb = _tomb(user)
+    assert tomb.recoverable_until - tomb.created_at == timedelta(days=30)
+
+
+def test_fourth_tombstone_drops_the_oldest(user, make_user):
+    other = make_user()
+    _tomb(other)
+    first, second, third = _tomb(user, "1"), _tomb(user, "2"), _tomb(user, "3")
+    fourth = _tomb(user, "4")
+    ids = set(Tombstone.objects.filter(user=user).values_list("id", flat=True))
+    assert ids == {second.id, third.id, fourth.id}
+    assert first.id not in ids
+    assert Tombstone.objects.filter(user=other).count() == 1
+
+
+@override_settings(MAX_TOMBSTONES=1)
+def test_tombstone_cap_honours_setting(user):
+    _tomb(user)
+    last = _tomb(user)
+    assert list(Tombstone.objects.filter(user=user).values_list("id", flat=True)) == [last.id]
+
+
+def test_tombstone_purge_expired(user):
+    tomb = _tomb(user)
+    _tomb(user)
+    Tombstone.objects.filter(pk=tomb.pk).update(recoverable_until=timezone.now() - timedelta(seconds=1))
+    assert tombstone_purge_expired() == 1
+    assert Tombstone.objects.count() == 1
+
+
+def test_recover_missing_is_404(user):
+    with pytest.raises(NotFound):
+        tombstone_recover(user=user, tombstone_id=uuid.uuid4())
+
+
+def test_recover_other_users_is_403(user, make_user):
+    tomb = _tomb(make_user())
+    with pytest.raises(Forbidden):
+        tombstone_recover(user=user, tombstone_id=tomb.id)
+
+
+def test_recover_expired_is_404(user):
+    tomb = _tomb(user)
+    Tombstone.objects.filter(pk=tomb.pk).update(recoverable_until=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(NotFound):
+        tombstone_recover(user=user, tombstone_id=tomb.id)
+
+
+def test_recover_note_without_note_restore_is_409_and_keeps_tombstone(user, monkeypatch):
+    tomb = tombstone_create(user=user, entity_type="note", entity_id=uuid.uuid4(), payload={"title": "n"})
+    monkeypatch.setitem(sys.modules, "notes.services", types.ModuleType("notes.services"))
+    with pytest.raises(Conflict):
+        tombstone_recover(user=user, tombstone_id=tomb.id)
+    assert Tombstone.objects.filter(pk=tomb.pk).exists()
+
+
+def test_recover_unknown_entity_type_is_409(user):
+    tomb = tombstone_create(user=user, entity_type="widget", entity_id=uuid.uuid4(), payload={})
+    with pytest.raises(Conflict, match="widget"):
+        tombstone_recover(user=user, tombstone_id=tomb.id)
