@@ -33,6 +33,8 @@ class ActivityEntry(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="activity_user_created"),
             models.Index(fields=["user", "entity_type", "entity_id"], name="activity_user_entity"),
+            # Lets GET /activity?entity_id= tell "another user's entity" (403) from "no entries".
+            models.Index(fields=["entity_id"], name="activity_entity"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,38 @@
+"""Reads of tombstones and the activity log (CONTRACT §14)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from perpetua.api.errors import Forbidden
+from recovery.models import ActivityEntry, Tombstone
+
+
+def tombstone_list(*, user: Any) -> QuerySet[Tombstone]:
+    """The user's still-recoverable tombstones, newest first."""
+    return Tombstone.objects.filter(user_id=user.pk, recoverable_until__gt=timezone.now()).order_by(
+        "-created_at", "-id"
+    )
+
+
+def activity_list(
+    *, user: Any, entity_type: str | None = None, entity_id: uuid.UUID | None = None
+) -> QuerySet[ActivityEntry]:
+    """The user's activity log, newest first, optionally narrowed to one entity.
+
+    Filtering by an entity only another user has activity for is 403 FORBIDDEN
+    (CONTRACT §0: no endpoint lets one user read about another's data).
+    """
+    qs = ActivityEntry.objects.filter(user_id=user.pk)
+    if entity_type:
+        qs = qs.filter(entity_type=entity_type)
+    if entity_id is not None:
+        owners = set(ActivityEntry.objects.filter(entity_id=entity_id).values_list("user_id", flat=True).distinct()[:2])
+        if owners and user.pk not in owners:
+            raise Forbidden("This entity belongs to another user.")
+        qs = qs.filter(entity_id=entity_id)
+    return qs.order_by("-created_at", "-id")
