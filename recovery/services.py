@@ -26,6 +26,11 @@ def _user_id(user: Any) -> Any:
     return getattr(user, "pk", user)
 
 
+def _lock_user(*, user_id: Any) -> None:
+    """Row-lock the owner (FOR UPDATE, the lock task_delete takes too) until commit."""
+    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+
+
 def activity_record(
     *,
     user: Any,
@@ -70,7 +75,7 @@ def tombstone_create(*, user: Any, entity_type: str, entity_id: uuid.UUID, paylo
     user_id = _user_id(user)
     with transaction.atomic():
         # Lock the owner: two deletions racing for the last slot take turns.
-        list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+        _lock_user(user_id=user_id)
         now = timezone.now()
         tombstone = Tombstone.objects.create(
             user_id=user_id,
@@ -116,6 +121,10 @@ def tombstone_recover(*, user: Any, tombstone_id: uuid.UUID) -> tuple[str, Any]:
     commit together (CONTRACT §14).
     """
     with transaction.atomic():
+        # Lock order user → tombstone, as in task_delete → tombstone_create: a deletion that
+        # drops this tombstone and this recovery take turns instead of deadlocking, and a
+        # second concurrent recovery of the same tombstone finds it gone (404).
+        _lock_user(user_id=_user_id(user))
         tombstone = Tombstone.objects.select_for_update().filter(id=tombstone_id).first()
         if tombstone is None or tombstone.recoverable_until <= timezone.now():
             raise NotFound("Tombstone not found.")
