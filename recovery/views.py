@@ -26,9 +26,14 @@ def _task_detail_serializer() -> type[serializers.Serializer] | None:
     return getattr(task_serializers, "TaskDetailSerializer", None)
 
 
-def serialize_restored(entity_type: str, obj: Any, *, context: dict[str, Any]) -> Any:
+def serialize_restored(entity_type: str, obj: Any, *, user: Any, context: dict[str, Any]) -> Any:
     """The restored object in the owning app's detail shape (the one GET /tasks/{id} returns)."""
     if entity_type == "task":
+        # Re-read through the tasks app's detail selector: exactly the GET /tasks/{id} shape
+        # (counts annotated, subtasks by order_index, reminders prefetched).
+        from tasks.selectors import task_detail_for_user
+
+        obj = task_detail_for_user(user=user, task_id=obj.pk)
         serializer_class = _task_detail_serializer()
     else:
         try:
@@ -86,7 +91,9 @@ class TombstoneViewSet(ApiGenericViewSet):
     @_RECOVER_SCHEMA
     def recover(self, request: Request, id: uuid.UUID) -> Response:
         entity_type, restored = services.tombstone_recover(user=request.user, tombstone_id=id)
-        return envelope(serialize_restored(entity_type, restored, context=self.get_serializer_context()))
+        return envelope(
+            serialize_restored(entity_type, restored, user=request.user, context=self.get_serializer_context())
+        )
 
     @extend_schema(
         operation_id="tasks_recover",

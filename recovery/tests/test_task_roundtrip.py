@@ -122,3 +122,50 @@ def test_reminder_due_while_deleted_does_not_fire_after_recovery(user):
     overdue = Reminder.objects.get(task_id=task.pk, type="absolute")
     assert overdue.fired is True  # settled, never fired late
     assert Reminder.objects.get(task_id=task.pk, type="before").fired is False  # still in the future
+
+
+def _detail(user, task):
+    from tasks.selectors import task_detail_for_user
+    from tasks.serializers import TaskDetailSerializer
+
+    return TaskDetailSerializer(task_detail_for_user(user=user, task_id=task.pk)).data
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tombstones/{id}/recover", "/api/v1/tasks/recover/{id}"])
+def test_recover_endpoint_returns_the_task_detail_as_it_was(api, user, path):
+    task = make_task(user)
+    before = _detail(user, task)
+    assert len(before["subtasks"]) == 3 and len(before["reminders"]) == 2
+    tombstone = task_services.task_delete(user=user, task_id=task.pk)
+    listed = api.get("/api/v1/tombstones").json()["data"]
+    assert [(row["id"], row["entity_id"], row["title"]) for row in listed] == [
+        (str(tombstone.pk), str(task.pk), "Write the report")
+    ]
+
+    response = api.post(path.format(id=tombstone.pk))
+
+    assert response.status_code == 200
+    assert response.json() == {"data": before}
+    assert api.get("/api/v1/tombstones").json()["data"] == []
+    assert api.post(path.format(id=tombstone.pk)).status_code == 404
+    recovered = api.get(f"/api/v1/activity?entity_id={task.pk}&entity_type=task").json()["data"]
+    assert [row["action"] for row in recovered][:2] == ["recovered", "deleted"]
+
+
+def test_recover_endpoint_id_taken_is_409(api, user):
+    task = make_task(user)
+    tombstone = task_services.task_delete(user=user, task_id=task.pk)
+    baker.make(Task, id=task.pk, user=user, title="squatter")
+    response = api.post(f"/api/v1/tasks/recover/{tombstone.pk}")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "CONFLICT"
+    assert Task.objects.get(pk=task.pk).title == "squatter"
+    assert Tombstone.objects.filter(pk=tombstone.pk).exists()
+
+
+def test_fourth_task_deletion_drops_the_oldest_tombstone(api, user):
+    tasks = [make_task(user) for _ in range(4)]
+    tombstones = [task_services.task_delete(user=user, task_id=t.pk) for t in tasks]
+    listed = [row["id"] for row in api.get("/api/v1/tombstones").json()["data"]]
+    assert listed == [str(t.pk) for t in reversed(tombstones[1:])]
+    assert api.post(f"/api/v1/tombstones/{tombstones[0].pk}/recover").status_code == 404
