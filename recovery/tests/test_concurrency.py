@@ -37,3 +37,35 @@ def test_concurrent_deletions_keep_at_most_max_tombstones(make_user):
         thread.join(timeout=30)
     assert errors == []
     assert Tombstone.objects.filter(user=user).count() == settings.MAX_TOMBSTONES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_task_deletions_keep_the_newest_tombstones(make_user):
+    from model_bakery import baker
+
+    from tasks import services as task_services
+    from tasks.models import Task
+
+    user = make_user()
+    tasks = baker.make(Task, user=user, _quantity=6)
+    barrier = threading.Barrier(len(tasks))
+    errors: list[BaseException] = []
+
+    def delete(task: Task) -> None:
+        try:
+            barrier.wait(timeout=10)
+            task_services.task_delete(user=user, task_id=task.pk)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=delete, args=(task,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert not Task.objects.filter(user=user).exists()
+    kept = list(Tombstone.objects.filter(user=user).order_by("created_at"))
+    assert len(kept) == settings.MAX_TOMBSTONES
