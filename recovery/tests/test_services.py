@@ -127,3 +127,17 @@ def test_recover_unknown_entity_type_is_409(user):
     tomb = tombstone_create(user=user, entity_type="widget", entity_id=uuid.uuid4(), payload={})
     with pytest.raises(Conflict, match="widget"):
         tombstone_recover(user=user, tombstone_id=tomb.id)
+
+
+def test_purge_command(user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    old = ActivityEntry.objects.create(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
+    ActivityEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    tomb = _tomb(user)
+    Tombstone.objects.filter(pk=tomb.pk).update(recoverable_until=timezone.now() - timedelta(seconds=1))
+    out = StringIO()
+    call_command("purge_recovery", stdout=out)
+    assert "purged 1 activity entries, 1 tombstones" in out.getvalue()
