@@ -1,1 +1,24 @@
-urlpatterns: list = []
+from django.urls import path
+
+from tasks import views
+
+task_list = views.TaskViewSet.as_view({"get": "list", "post": "create"})
+task_detail = views.TaskViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "put": "update", "delete": "destroy"}
+)
+task_force_complete = views.TaskViewSet.as_view({"post": "force_complete"})
+subtask_create = views.SubtaskViewSet.as_view({"post": "create"})
+subtask_reorder = views.SubtaskViewSet.as_view({"put": "reorder"})
+subtask_detail = views.SubtaskViewSet.as_view({"patch": "partial_update", "delete": "destroy"})
+
+urlpatterns: list = [
+    path("tasks", task_list, name="task-list"),
+    path("tasks/<uuid:pk>", task_detail, name="task-detail"),
+    path("tasks/<uuid:pk>/force-complete", task_force_complete, name="task-force-complete"),
+    path("tasks/<uuid:task_id>/subtasks", subtask_create, name="subtask-create"),
+    path("tasks/<uuid:task_id>/subtasks/reorder", subtask_reorder, name="subtask-reorder"),
+    path("subtasks/<uuid:pk>", subtask_detail, name="subtask-detail"),
+    path("focus/start", views.FocusStartView.as_view(), name="focus-start"),
+    path("focus/end", views.FocusEndView.as_view(), name="focus-end"),
+    path("focus/active", views.FocusActiveView.as_view(), name="focus-active"),
+]

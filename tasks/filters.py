@@ -1,0 +1,168 @@
+"""Query-string filters of `GET /tasks` (CONTRACT §3).
+
+Strict on purpose: an unknown filter *value* (`completed=maybe`, `priority=urgent`,
+`ordering=color`) is a 400 with the field in `details`, never a silently ignored
+filter. Unknown parameter *names* are ignored (cache busters, `limit`/`offset`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from tasks.models import Priority, Task
+
+# Public ordering names → the expression used in ORDER BY. `priority` sorts by rank so
+# ascending is low → medium → high (CONTRACT §3).
+ORDERING_FIELDS: dict[str, str] = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "due_date": "due_date",
+    "priority": "priority_rank",
+    "title": "title",
+}
+DEFAULT_ORDERING = ("-created_at",)
+
+PRIORITY_RANK = Case(
+    When(priority=Priority.LOW, then=Value(0)),
+    When(priority=Priority.MEDIUM, then=Value(1)),
+    When(priority=Priority.HIGH, then=Value(2)),
+    output_field=IntegerField(),
+)
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (also `1`/`0`, any case); anything else is invalid, not ignored."""
+
+    TRUE = frozenset({"true", "1"})
+    FALSE = frozenset({"false", "0"})
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class DateTimeOrDateField(forms.Field):
+    """ISO-8601 datetime (naive = UTC) or a bare date (midnight UTC)."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        parsed: dt.datetime | None = None
+        try:
+            parsed = parse_datetime(text)
+            if parsed is None and " " in text:  # an unescaped `+02:00` arrives as ` 02:00`
+                head, _, tail = text.rpartition(" ")
+                parsed = parse_datetime(f"{head}+{tail}")
+            if parsed is None:
+                day = parse_date(text)
+                if day is not None:
+                    parsed = dt.datetime.combine(day, dt.time.min)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError("Must be an ISO-8601 date or datetime.", code="invalid")
+        if timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed
+
+
+class DateTimeOrDateFilter(django_filters.Filter):
+    field_class = DateTimeOrDateField
+
+
+class OrderingField(forms.Field):
+    """`ordering=-priority,title`: comma-separated public names, `-` for descending."""
+
+    def to_python(self, value: Any) -> list[str] | None:
+        if value in (None, ""):
+            return None
+        seen: set[str] = set()
+        out: list[str] = []
+        for raw in str(value).split(","):
+            term = raw.strip()
+            name = term.removeprefix("-")
+            if name not in ORDERING_FIELDS:
+                raise forms.ValidationError(
+                    f"Unknown ordering field {term!r}; allowed: {', '.join(ORDERING_FIELDS)} (prefix - to descend).",
+                    code="invalid",
+                )
+            if name in seen:
+                raise forms.ValidationError(f"Ordering field {name!r} given twice.", code="invalid")
+            seen.add(name)
+            out.append(term)
+        return out
+
+
+class OrderingFilter(django_filters.Filter):
+    field_class = OrderingField
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        return qs if value is None else qs.order_by(*order_by_expressions(value))
+
+
+def order_by_expressions(terms: list[str] | tuple[str, ...]) -> list[Any]:
+    """Public ordering terms → ORDER BY expressions; `id` last so pages are stable.
+
+    Tasks without a due date sort after dated ones in both directions.
+    """
+    expressions: list[Any] = []
+    for term in terms:
+        descending = term.startswith("-")
+        column = ORDERING_FIELDS[term.removeprefix("-")]
+        expression = F(column)
+        expressions.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+    expressions.append(F("id").asc())
+    return expressions
+
+
+class TaskFilter(django_filters.FilterSet):
+    completed = StrictBooleanFilter(field_name="completed")
+    priority = django_filters.ChoiceFilter(field_name="priority", choices=Priority.choices)
+    # hidden absent/false → hidden tasks left out; true → included with the others.
+    hidden = StrictBooleanFilter(method="filter_noop")
+    # archived absent → both; true/false → only those.
+    archived = StrictBooleanFilter(field_name="archived")
+    due_before = DateTimeOrDateFilter(field_name="due_date", lookup_expr="lte")
+    due_after = DateTimeOrDateFilter(field_name="due_date", lookup_expr="gte")
+    template_id = django_filters.UUIDFilter(field_name="template_id")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    ordering = OrderingFilter()
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def filter_noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("hidden"):
+            queryset = queryset.filter(hidden=False)
+        return queryset
