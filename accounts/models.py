@@ -58,3 +58,35 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_pro(self) -> bool:
         return self.tier == Tier.PRO
+
+
+class RefreshToken(models.Model):
+    """One opaque refresh token, stored only as its SHA-256 (CONTRACT §1).
+
+    Tokens of one sign-in share a `family_id` (the access tokens' `sid`). Each use
+    marks the row used and issues its successor in the same family; a second use of a
+    used row is theft and revokes the whole family.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    family_id = models.UUIDField(db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["revoked_at"], name="refresh_revoked_at_idx"),
+            models.Index(fields=["expires_at"], name="refresh_expires_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refresh token {self.id} (family {self.family_id})"

@@ -1,0 +1,138 @@
+"""Reads of the accounts app: who holds this access token, and the GDPR export."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import functools
+import uuid
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Exists
+from django.utils import timezone
+
+from accounts.models import RefreshToken, User
+from accounts.tokens import access_token_decode
+from perpetua.api.errors import Unauthorized
+from perpetua.api.serializers import format_datetime
+
+# The project's own apps, whose rows make up a user's data (CONTRACT §2).
+EXPORT_APPS = ("accounts", "tasks", "notes", "ai", "billing", "gamification", "recovery", "notifications")
+_SENSITIVE_COLUMNS = frozenset({"password", "token_hash"})
+_OWNER_FIELD_NAMES = ("user", "owner")
+
+
+def user_get_for_access_token(*, token: str) -> tuple[User, dict[str, Any]]:
+    """The active user an access token belongs to, and the token's claims. One query.
+
+    The same query refuses a token whose session (`sid`) was revoked by logout or by
+    refresh-token reuse, so signing out ends access at once rather than at expiry.
+    Raises TokenExpired / Unauthorized.
+    """
+    payload = access_token_decode(token)
+    try:
+        user_id = uuid.UUID(str(payload["sub"]))
+        session_id = uuid.UUID(str(payload["sid"]))
+    except ValueError as exc:
+        raise Unauthorized("Invalid access token.") from exc
+    revoked = RefreshToken.objects.filter(family_id=session_id, revoked_at__isnull=False)
+    user = (
+        User.objects.filter(pk=user_id, is_active=True).annotate(session_revoked=Exists(revoked.values("pk"))).first()
+    )
+    if user is None or user.session_revoked:
+        raise Unauthorized("Invalid access token.")
+    return user, payload
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def _is_sensitive(column: str) -> bool:
+    return column in _SENSITIVE_COLUMNS or column.endswith("_hash") or "secret" in column
+
+
+def _pick_owner_fk(fks: list[models.ForeignKey]) -> models.ForeignKey | None:
+    named = [fk for fk in fks if fk.name in _OWNER_FIELD_NAMES]
+    if named:
+        return named[0]
+    return fks[0] if len(fks) == 1 else None
+
+
+@functools.cache
+def _export_plan() -> tuple[tuple[str, type[models.Model], str, tuple[str, ...]], ...]:
+    """For each project model: the ORM lookup from its rows to their owning user.
+
+    Breadth-first over foreign keys: models with a key to User (`user`), then models
+    whose key points at one of those (`task__user` for subtasks), and so on; the
+    shortest path wins. Computed once per process: models do not change at runtime.
+    """
+    candidates = [
+        model
+        for model in apps.get_models()
+        if model._meta.app_label in EXPORT_APPS and not model._meta.proxy and not model._meta.auto_created
+    ]
+    lookups: dict[type[models.Model], str] = {User: "pk"}
+    level: set[type[models.Model]] = {User}
+    while level:
+        next_level: set[type[models.Model]] = set()
+        for model in candidates:
+            if model in lookups:
+                continue
+            fks = [
+                field
+                for field in model._meta.concrete_fields
+                if isinstance(field, models.ForeignKey) and field.related_model in level
+            ]
+            if User in level:
+                fks = [fk for fk in fks if fk.related_model is User]
+            fk = _pick_owner_fk(fks)
+            if fk is None:
+                continue
+            target = lookups[fk.related_model]
+            lookups[model] = fk.name if target == "pk" else f"{fk.name}__{target}"
+            next_level.add(model)
+        level = next_level
+
+    plan = []
+    for model, lookup in lookups.items():
+        columns = tuple(
+            field.attname
+            for field in model._meta.concrete_fields
+            if not _is_sensitive(field.name) and not _is_sensitive(field.attname)
+        )
+        plan.append((model._meta.label, model, lookup, columns))
+    return tuple(sorted(plan, key=lambda item: item[0]))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return format_datetime(value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def user_export(*, user: User) -> dict[str, Any]:
+    """Every row `user` owns, grouped by model label (CONTRACT §2, GDPR-style export).
+
+    One query per model whatever the row count; secrets (password hash, refresh-token
+    hashes) are left out.
+    """
+    data: dict[str, list[dict[str, Any]]] = {}
+    for label, model, lookup, columns in _export_plan():
+        rows = model._base_manager.filter(**{lookup: user.pk}).order_by("pk").values_list(*columns)
+        data[label] = [dict(zip(columns, map(_jsonable, row), strict=True)) for row in rows]
+    return {"user_id": str(user.pk), "exported_at": format_datetime(timezone.now()), "models": data}
