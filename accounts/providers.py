@@ -58,7 +58,7 @@ def _max_age(cache_control: str) -> int:
     if "no-store" in cache_control.lower() or "no-cache" in cache_control.lower():
         return 0
     match = _MAX_AGE.search(cache_control)
-    return int(match.group(1)) if match else settings.GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS
+    return int(match.group(1)) if match else getattr(settings, "GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS", 300)
 
 
 def _fetch_certs(url: str) -> _CachedCerts:

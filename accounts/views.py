@@ -28,6 +28,12 @@ from perpetua.api.responses import envelope
 from perpetua.api.views import ApiView
 
 REFRESH_COOKIE_PATH = "/api/v1/auth/"
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_GOOGLE_REFUSED = OpenApiResponse(_ERROR, description="UNAUTHORIZED: the Google ID token is not valid for us.")
+_GOOGLE_DOWN = OpenApiResponse(_ERROR, description="SERVICE_UNAVAILABLE: Google's certificates cannot be fetched.")
+_REFRESH_REFUSED = OpenApiResponse(
+    _ERROR, description="INVALID_REFRESH_TOKEN: unknown, expired, revoked or reused (reuse revokes the session)."
+)
 
 
 def _set_refresh_cookie(response: Response, refresh_token: str) -> None:
@@ -70,7 +76,7 @@ class GoogleCallbackView(AuthView):
     @extend_schema(
         tags=["auth"],
         request=GoogleCallbackSerializer,
-        responses={200: SignInEnvelopeSerializer},
+        responses={200: SignInEnvelopeSerializer, 401: _GOOGLE_REFUSED, 503: _GOOGLE_DOWN},
         summary="Sign in with a Google ID token",
     )
     def post(self, request: Request) -> Response:
@@ -83,7 +89,7 @@ class RefreshView(AuthView):
     @extend_schema(
         tags=["auth"],
         request=RefreshSerializer,
-        responses={200: SignInEnvelopeSerializer},
+        responses={200: SignInEnvelopeSerializer, 401: _REFRESH_REFUSED},
         summary="Rotate a refresh token (body or cookie) into a new token pair",
     )
     def post(self, request: Request) -> Response:
