@@ -105,9 +105,7 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     SILENCED_SYSTEM_CHECKS: list[str] = []
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perpetua"}}
@@ -119,6 +117,8 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
+# A job RUNNING longer than this when a worker starts is taken as abandoned (dead worker) and re-run.
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
 
 # --- Internationalisation / time -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -165,7 +165,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "perpetua.api.pagination.OffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "perpetua.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "perpetua.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 25,
@@ -205,6 +205,8 @@ REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
 GOOGLE_CLIENT_IDS = env.list("GOOGLE_CLIENT_IDS", default=[])
 GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs")
 GOOGLE_CERTS_TIMEOUT_SECONDS = env.float("GOOGLE_CERTS_TIMEOUT_SECONDS", default=5.0)
+# Used when Google's certs response carries no Cache-Control max-age.
+GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS = env.int("GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS", default=300)
 
 # --- Outside services ----------------------------------------------------------------
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from perpetua.api.metrics import metrics_view
+
 api_v1 = [
     path("", include("perpetua.api.urls")),
     path("", include("accounts.urls")),
@@ -16,4 +18,5 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]

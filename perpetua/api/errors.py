@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -232,9 +233,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status_code = exc.status_code
     elif isinstance(exc, drf_exceptions.ValidationError):
         status_code = 400
-        body = error_body(
-            code="VALIDATION_ERROR", message="Invalid input.", details=_flatten_details(exc.detail)
-        )
+        body = error_body(code="VALIDATION_ERROR", message="Invalid input.", details=_flatten_details(exc.detail))
     elif isinstance(exc, drf_exceptions.APIException):
         code, message = "ERROR", None
         for klass, (mapped_code, mapped_message) in _DRF_CODES.items():
@@ -261,6 +260,14 @@ def json_error(status_code: int, code: str, message: str, **extra: Any) -> JsonR
     return JsonResponse(error_body(code=code, message=message, **extra), status=status_code)
 
 
+def _declared_body_too_large(request: Any) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.MAX_REQUEST_BODY_BYTES
+
+
 class ApiErrorMiddleware:
     """Errors raised outside DRF views: unknown `/api/` URLs, 405/413 from Django, crashes.
 
@@ -271,6 +278,10 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
+        if request.path.startswith("/api/") and _declared_body_too_large(request):
+            # DRF parses the request stream directly, which bypasses Django's own
+            # DATA_UPLOAD_MAX_MEMORY_SIZE check: refuse oversized bodies up front.
+            return json_error(413, "PAYLOAD_TOO_LARGE", "Request body is too large.")
         response = self.get_response(request)
         if (
             request.path.startswith("/api/")

@@ -1,16 +1,199 @@
-"""Rate limiting (filled in by the foundation issue)."""
+"""Rate limiting by bucket (CONTRACT §0, Rate limits), counters in the Django cache.
 
+Each request counts exactly once, in exactly one bucket chosen by its path:
+
+| bucket    | paths               | limit per minute     | keyed by                          |
+|-----------|---------------------|----------------------|-----------------------------------|
+| `auth`    | `/api/v1/auth/...`  | `RATE_LIMIT_AUTH`    | client IP                         |
+| `ai`      | `/api/v1/ai/...`    | `RATE_LIMIT_AI`      | user (client IP if anonymous)     |
+| `general` | every other `/api/` | `RATE_LIMIT_GENERAL` | user (client IP if anonymous)     |
+
+A limit of 0 disables the bucket (no counting, no `X-RateLimit-*` headers).
+
+Counting happens in one of two places, never both:
+- `BucketRateLimit`, DRF's default throttle: after authentication, so the user is
+  known. Over the limit it raises `RateLimitExceeded` (429, `retry_after`, `Retry-After`).
+- `RateLimitHeadersMiddleware`, for API requests no throttle counted: unknown URLs,
+  401/403 answered before DRF's throttling, 413, non-DRF views. These count per client
+  IP (general bucket, or auth under `/api/v1/auth/`). A non-DRF view is counted before
+  it runs; otherwise nothing was executed and an over-limit answer becomes a 429.
+
+The middleware writes `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (unix seconds, end of the current window) on every API response.
+Exempt: DRF views with no `BucketRateLimit` among their throttles (health probes set
+`throttle_classes = []`), and everything outside `/api/` (`/metrics`, admin).
+
+Windows are fixed, one minute long, via `django_ratelimit.core.get_usage`; with
+REDIS_URL set the counters are shared by every server process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import math
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import JsonResponse
+from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
+
+from perpetua.api.errors import RateLimitExceeded, error_body
+
+API_PREFIX = "/api/"
+AUTH_PREFIX = "/api/v1/auth/"
+AI_PREFIX = "/api/v1/ai/"
+WINDOW_SECONDS = 60
+_USAGE_ATTR = "_ratelimit_usage"  # (limit, remaining, reset) on the Django HttpRequest
+_EXEMPT_ATTR = "_ratelimit_exempt"
+_SETTING_FOR_BUCKET = {"general": "RATE_LIMIT_GENERAL", "ai": "RATE_LIMIT_AI", "auth": "RATE_LIMIT_AUTH"}
+
+
+def bucket_for_path(path: str) -> str:
+    if path.startswith(AUTH_PREFIX):
+        return "auth"
+    if path.startswith(AI_PREFIX):
+        return "ai"
+    return "general"
+
+
+def _client_ip(request: Any) -> str:
+    meta_key = settings.RATELIMIT_IP_META_KEY
+    value = request.META.get(meta_key) or request.META.get("REMOTE_ADDR") or "unknown"
+    # X-Forwarded-For style lists: the left-most address is the client.
+    value = value.split(",", 1)[0].strip()
+    if ":" in value:  # IPv6: one client usually owns a whole /64
+        try:
+            return str(ipaddress.ip_network(f"{value}/64", strict=False).network_address)
+        except ValueError:
+            pass
+    return value
+
+
+def _fixed_key(value: str):
+    return lambda _group, _request: value
+
+
+def count_request(request: Any, bucket: str, key: str) -> tuple[int, int, int, bool] | None:
+    """Count one request in `bucket` for `key`; returns (limit, remaining, reset, limited).
+
+    None when the bucket is disabled (limit 0).
+    """
+    limit = getattr(settings, _SETTING_FOR_BUCKET[bucket])
+    if limit <= 0:
+        return None
+    usage = get_usage(request, group=bucket, key=_fixed_key(key), rate=(limit, WINDOW_SECONDS), increment=True)
+    if usage is None:  # RATELIMIT_ENABLE = False
+        return None
+    now = int(time.time())
+    time_left = max(usage["time_left"], 0)
+    reset = now + time_left
+    remaining = max(limit - usage["count"], 0)
+    return limit, remaining, reset, usage["should_limit"]
+
+
+def _record(django_request: Any, result: tuple[int, int, int, bool] | None) -> None:
+    setattr(django_request, _USAGE_ATTR, result[:3] if result else None)
+
+
+def _retry_after(reset: int) -> int:
+    return max(1, math.ceil(reset - time.time()))
 
 
 class BucketRateLimit(BaseThrottle):
-    def allow_request(self, request, view):
+    """DRF throttle (DEFAULT_THROTTLE_CLASSES): runs after authentication."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        django_request = getattr(request, "_request", request)
+        bucket = bucket_for_path(django_request.path)
+        user = request.user
+        if bucket != "auth" and user is not None and user.is_authenticated:
+            key = f"u:{user.pk}"
+        else:
+            key = f"ip:{_client_ip(django_request)}"
+        result = count_request(django_request, bucket, key)
+        _record(django_request, result)
+        if result is not None and result[3]:
+            raise RateLimitExceeded(retry_after=_retry_after(result[2]))
         return True
 
 
+def _view_is_throttled_by_drf(view_func: Any) -> bool | None:
+    """True: a DRF view whose throttles include BucketRateLimit; False: exempt DRF view;
+    None: not a DRF view. Cached on the view function (computed once per route)."""
+    cached = getattr(view_func, "_ratelimit_mode", "unset")
+    if cached != "unset":
+        return cached
+    cls = getattr(view_func, "cls", None)
+    mode: bool | None = None
+    if cls is not None and hasattr(cls, "throttle_classes"):
+        initkwargs = getattr(view_func, "initkwargs", None) or {}
+        throttles = initkwargs.get("throttle_classes", cls.throttle_classes)
+        mode = any(isinstance(t, type) and issubclass(t, BucketRateLimit) for t in throttles)
+    with contextlib.suppress(AttributeError, TypeError):
+        view_func._ratelimit_mode = mode
+    return mode
+
+
+def _too_many_requests(result: tuple[int, int, int, bool]) -> JsonResponse:
+    retry_after = _retry_after(result[2])
+    response = JsonResponse(
+        error_body(code=RateLimitExceeded.code, message=RateLimitExceeded.default_message, retry_after=retry_after),
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 class RateLimitHeadersMiddleware:
-    def __init__(self, get_response):
+    """X-RateLimit-* on every API response; counts requests no DRF throttle counted."""
+
+    def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
-        return self.get_response(request)
+    def process_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        mode = _view_is_throttled_by_drf(view_func)
+        if mode is True:
+            return None  # BucketRateLimit counts it (or the middleware, if DRF fails before)
+        if mode is False:
+            setattr(request, _EXEMPT_ATTR, True)
+            return None
+        # A plain Django view under /api/: count before it runs.
+        result = self._count_by_ip(request)
+        if result is not None and result[3]:
+            return _too_many_requests(result)
+        return None
+
+    def _count_by_ip(self, request: Any) -> tuple[int, int, int, bool] | None:
+        bucket = "auth" if request.path.startswith(AUTH_PREFIX) else "general"
+        result = count_request(request, bucket, f"ip:{_client_ip(request)}")
+        _record(request, result)
+        return result
+
+    def __call__(self, request: Any) -> Any:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or getattr(request, _EXEMPT_ATTR, False):
+            return response
+        try:
+            usage = getattr(request, _USAGE_ATTR)
+        except AttributeError:
+            # Never reached a throttle (unknown URL, 401 before throttling, 413...):
+            # nothing ran, so an exhausted client gets a 429 instead.
+            result = self._count_by_ip(request)
+            if result is not None and result[3]:
+                limited = _too_many_requests(result)
+                for header, value in response.items():
+                    if header.lower().startswith("access-control-") or header in ("Vary", "X-Request-ID"):
+                        limited[header] = value
+                response = limited
+            usage = result[:3] if result else None
+        if usage is not None:
+            limit, remaining, reset = usage
+            response["X-RateLimit-Limit"] = str(limit)
+            response["X-RateLimit-Remaining"] = str(remaining)
+            response["X-RateLimit-Reset"] = str(reset)
+        return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
@@ -13,7 +13,7 @@ def format_datetime(value: datetime | None) -> str | None:
     """UTC ISO-8601 with millisecond precision and a `Z` suffix (CONTRACT §0)."""
     if value is None:
         return None
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 

@@ -1,0 +1,58 @@
+"""Prometheus metrics (CONTRACT §15) and the token-protected `/metrics` endpoint.
+
+django-prometheus already exports request latency histograms by view, response
+counts by status and exceptions. The counters below are the domain ones; other apps
+increment them:
+
+    from perpetua.api.metrics import CREDITS_CONSUMED, JOBS_PROCESSED
+    CREDITS_CONSUMED.labels(operation="chat").inc(cost)
+    JOBS_PROCESSED.labels(job="send_push", outcome="succeeded").inc()
+
+`/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (constant-time
+comparison): no/other scheme → 401 with `WWW-Authenticate: Bearer`, wrong token → 403,
+METRICS_TOKEN unset → 404 (the endpoint does not exist until an operator enables it).
+With several server processes, set PROMETHEUS_MULTIPROC_DIR so the exposition
+aggregates them (prometheus_client multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import Counter
+
+CREDITS_CONSUMED = Counter(
+    "perpetua_credits_consumed",
+    "AI credits consumed, by operation (chat, subtasks, note_convert, transcribe).",
+    ["operation"],
+)
+JOBS_PROCESSED = Counter(
+    "perpetua_jobs_processed",
+    "Background jobs run by the worker, by job name and outcome (succeeded, retried, failed).",
+    ["job", "outcome"],
+)
+
+
+def _plain(status: int, text: str, **headers: str) -> HttpResponse:
+    response = HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+@require_GET
+def metrics_view(request: Any) -> HttpResponse:
+    token = settings.METRICS_TOKEN
+    if not token:
+        return _plain(404, "Not found.")
+    scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return _plain(401, "Bearer token required.", **{"WWW-Authenticate": 'Bearer realm="metrics"'})
+    if not hmac.compare_digest(presented.strip().encode(), token.encode()):
+        return _plain(403, "Forbidden.")
+    return ExportToDjangoView(request)

@@ -1,0 +1,113 @@
+"""The contract's error shape (CONTRACT §0) for everything the conventions produce."""
+
+import io
+import json
+import logging
+import uuid
+
+import pytest
+
+from perpetua.api.logging import JsonFormatter, RequestIdFilter
+
+pytestmark = [pytest.mark.urls("perpetua.tests.urls"), pytest.mark.django_db]
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert error["request_id"] == response["X-Request-ID"]
+    return error
+
+
+def test_validation_error_has_field_details(api):
+    error = assert_error(api.post("/api/v1/echo", {"title": ""}, format="json"), 400, "VALIDATION_ERROR")
+    assert error["details"] == [{"field": "title", "message": "This field may not be blank."}]
+
+
+def test_malformed_json_is_a_validation_error(api):
+    assert_error(api.post("/api/v1/echo", "{nope", content_type="application/json"), 400, "VALIDATION_ERROR")
+
+
+def test_missing_credentials_is_401(anon_client):
+    response = anon_client.get("/api/v1/echo")
+    error = assert_error(response, 401, "UNAUTHORIZED")
+    assert "details" not in error
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_drf_404(api):
+    assert_error(api.get(f"/api/v1/items/{uuid.uuid4()}"), 404, "NOT_FOUND")
+
+
+def test_unknown_api_url_is_a_json_404(api, anon_client):
+    assert_error(api.get("/api/v1/does-not-exist"), 404, "NOT_FOUND")
+    assert_error(anon_client.post("/api/v1/does/not/exist", {}), 404, "NOT_FOUND")
+
+
+def test_method_not_allowed(api):
+    response = api.delete("/api/v1/echo")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response["Allow"]
+
+
+def test_body_over_the_maximum_is_413(api, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+    response = api.post("/api/v1/echo", {"title": "x" * 200}, format="json")
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_unhandled_exception_is_internal_error_without_internals(api, settings):
+    settings.DEBUG = False
+    api.raise_request_exception = False
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    errors_logger = logging.getLogger("perpetua.errors")
+    errors_logger.addHandler(handler)
+    try:
+        response = api.get("/api/v1/boom", HTTP_X_REQUEST_ID="req-500-check")
+    finally:
+        errors_logger.removeHandler(handler)
+    error = assert_error(response, 500, "INTERNAL_ERROR")
+    assert error["request_id"] == "req-500-check"
+    body = response.content.decode()
+    assert "SELECT" not in body and "secret_table" not in body and "Traceback" not in body
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    assert lines, "the crash was not logged"
+    assert lines[0]["request_id"] == "req-500-check"
+    assert lines[0]["level"] == "ERROR"
+    assert "secret_table" in lines[0].get("exc_info", "")
+
+
+def test_request_id_is_echoed_when_valid_and_generated_otherwise(api):
+    assert api.get("/api/v1/echo", HTTP_X_REQUEST_ID="abc-123").headers["X-Request-ID"] == "abc-123"
+    generated = api.get("/api/v1/echo", HTTP_X_REQUEST_ID="bad id with spaces").headers["X-Request-ID"]
+    assert generated and generated != "bad id with spaces"
+    assert api.get("/api/v1/echo").headers["X-Request-ID"]
+
+
+def test_cors_allows_configured_origin_with_credentials(api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    allowed = api.get("/api/v1/echo", HTTP_ORIGIN="https://app.example.com")
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert allowed["Access-Control-Allow-Credentials"] == "true"
+    assert "X-Request-ID" in allowed["Access-Control-Expose-Headers"]
+    other = api.get("/api/v1/echo", HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_cors_preflight(anon_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    response = anon_client.options(
+        "/api/v1/echo",
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, idempotency-key",
+    )
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "idempotency-key" in response["Access-Control-Allow-Headers"]

@@ -1,0 +1,120 @@
+"""Health probes (CONTRACT §15)."""
+
+import socket
+import threading
+import time
+
+import pytest
+from django.db import connections
+from django.db.utils import load_backend
+
+from perpetua.api import health
+
+pytestmark = pytest.mark.urls("perpetua.tests.urls")
+
+
+@pytest.mark.django_db
+def test_live_touches_nothing(anon_client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = anon_client.get("/api/v1/health/live", HTTP_AUTHORIZATION="Bearer garbage")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_ready_when_everything_answers(anon_client):
+    response = anon_client.get("/api/v1/health/ready")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {
+        "database": {"status": "ok"},
+        "cache": {"status": "ok"},
+        "channel_layer": {"status": "ok"},
+    }
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_ready_is_503_when_the_database_is_unreachable(anon_client, monkeypatch):
+    settings_dict = {
+        **connections["default"].settings_dict,
+        "HOST": "127.0.0.1",
+        "PORT": _closed_port(),
+        "OPTIONS": {"connect_timeout": 1},  # no pool: a plain connection attempt
+    }
+
+    def with_unreachable():
+        # Built in the probe's thread, as a dynamically created connection (an alias
+        # Django's test case does not manage), pointing at a port nobody listens on.
+        unreachable = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "unreachable")
+        return [*original(), unreachable]
+
+    original = health.database_connections
+    monkeypatch.setattr(health, "database_connections", with_unreachable)
+    response = anon_client.get("/api/v1/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"]["database"] == {"status": "error", "error": "OperationalError"}
+    assert body["checks"]["cache"] == {"status": "ok"}
+    assert str(settings_dict["PORT"]) not in response.content.decode()
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never answers (a hung Redis)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                accepted.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()  # the hung client now gets EOF and its probe thread ends
+    server.close()
+    deadline = time.monotonic() + 5
+    while health._inflight and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db
+def test_ready_is_503_within_the_bound_when_a_check_hangs(anon_client, settings, silent_server):
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent_server}/0",
+        }
+    }
+    started = time.monotonic()
+    response = anon_client.get("/api/v1/health/ready")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {"status": "timeout"}
+    assert response.json()["checks"]["database"] == {"status": "ok"}
+    assert elapsed < 1.5
+    # While the first probe still hangs, the next one answers at once, without a new thread.
+    started = time.monotonic()
+    again = anon_client.get("/api/v1/health/ready")
+    assert again.json()["checks"]["cache"] == {"status": "timeout"}
+    assert time.monotonic() - started < 1.0

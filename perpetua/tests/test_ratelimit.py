@@ -1,0 +1,149 @@
+"""Rate limits (CONTRACT §0): buckets, headers, 429 shape, exemptions."""
+
+import time
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+pytestmark = [pytest.mark.urls("perpetua.tests.urls"), pytest.mark.django_db]
+
+
+@pytest.fixture
+def limits(settings):
+    settings.RATE_LIMIT_GENERAL = 3
+    settings.RATE_LIMIT_AI = 2
+    settings.RATE_LIMIT_AUTH = 2
+    return settings
+
+
+def headers(response):
+    return (
+        int(response["X-RateLimit-Limit"]),
+        int(response["X-RateLimit-Remaining"]),
+        int(response["X-RateLimit-Reset"]),
+    )
+
+
+def test_headers_count_each_request_once_then_429(api, limits):
+    now = int(time.time())
+    remaining = []
+    for _ in range(3):
+        response = api.get("/api/v1/echo")
+        assert response.status_code == 200
+        limit, left, reset = headers(response)
+        assert limit == 3
+        assert now <= reset <= now + 61
+        remaining.append(left)
+    assert remaining == [2, 1, 0]
+
+    response = api.get("/api/v1/echo")
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["code"] == "RATE_LIMIT_EXCEEDED"
+    assert isinstance(error["retry_after"], int) and 1 <= error["retry_after"] <= 61
+    assert int(response["Retry-After"]) == error["retry_after"]
+    assert error["request_id"] == response["X-Request-ID"]
+    assert headers(response)[:2] == (3, 0)
+
+
+def test_rate_limited_request_runs_nothing(api, limits):
+    for _ in range(3):
+        api.post("/api/v1/echo", {"title": "x"}, format="json")
+    assert api.post("/api/v1/echo", {"title": "x"}, format="json").status_code == 429
+    assert Group.objects.count() == 3
+
+
+def test_buckets_are_independent(api, limits):
+    for _ in range(2):
+        assert api.post("/api/v1/ai/echo", {}, format="json", HTTP_IDEMPOTENCY_KEY=_uuid()).status_code == 200
+    limited = api.post("/api/v1/ai/echo", {}, format="json", HTTP_IDEMPOTENCY_KEY=_uuid())
+    assert limited.status_code == 429
+    assert headers(limited)[0] == 2
+    general = api.get("/api/v1/echo")
+    assert general.status_code == 200
+    assert headers(general)[:2] == (3, 2)
+
+
+def test_general_bucket_is_per_user(client_for, make_user, limits):
+    alice, bob = client_for(make_user()), client_for(make_user())
+    for _ in range(3):
+        alice.get("/api/v1/echo")
+    assert alice.get("/api/v1/echo").status_code == 429
+    assert bob.get("/api/v1/echo").status_code == 200
+
+
+def test_auth_bucket_is_per_client_ip(limits, client_for, user):
+    first_ip = APIClient(REMOTE_ADDR="203.0.113.1")
+    for _ in range(2):
+        assert first_ip.post("/api/v1/auth/ping", {}, format="json").status_code == 200
+    assert first_ip.post("/api/v1/auth/ping", {}, format="json").status_code == 429
+    # Same IP, now signed in: still the auth bucket of that IP.
+    signed_in = client_for(user)
+    signed_in.defaults["REMOTE_ADDR"] = "203.0.113.1"
+    assert signed_in.post("/api/v1/auth/ping", {}, format="json").status_code == 429
+    other_ip = APIClient(REMOTE_ADDR="203.0.113.2")
+    assert other_ip.post("/api/v1/auth/ping", {}, format="json").status_code == 200
+    # The auth bucket did not touch the general one.
+    assert headers(signed_in.get("/api/v1/echo"))[:2] == (3, 2)
+
+
+def test_zero_disables_a_bucket(api, settings):
+    settings.RATE_LIMIT_GENERAL = 0
+    for _ in range(5):
+        response = api.get("/api/v1/echo")
+        assert response.status_code == 200
+        assert "X-RateLimit-Limit" not in response
+
+
+def test_requests_that_never_reach_a_throttle_count_per_ip(limits):
+    anonymous = APIClient(REMOTE_ADDR="198.51.100.7")
+    unknown = anonymous.get("/api/v1/no-such-endpoint")
+    assert unknown.status_code == 404
+    assert headers(unknown)[:2] == (3, 2)
+    unauthenticated = anonymous.get("/api/v1/echo")  # 401 before DRF's throttling
+    assert unauthenticated.status_code == 401
+    assert headers(unauthenticated)[:2] == (3, 1)
+    assert anonymous.get("/api/v1/no-such-endpoint").status_code == 404
+    limited = anonymous.get("/api/v1/echo")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert "Retry-After" in limited
+
+
+def test_plain_django_view_is_counted_before_it_runs(limits):
+    anonymous = APIClient(REMOTE_ADDR="198.51.100.8")
+    for expected_left in (2, 1, 0):
+        response = anonymous.get("/api/v1/plain")
+        assert response.status_code == 200
+        assert headers(response)[1] == expected_left
+    assert anonymous.get("/api/v1/plain").status_code == 429
+    assert Group.objects.filter(name__startswith="plain-").count() == 3
+
+
+def test_health_and_metrics_are_exempt(limits, anon_client, settings):
+    settings.METRICS_TOKEN = "t0ken"
+    for _ in range(5):
+        response = anon_client.get("/api/v1/health/live")
+        assert response.status_code == 200
+        assert "X-RateLimit-Limit" not in response
+        metrics = anon_client.get("/metrics", HTTP_AUTHORIZATION="Bearer t0ken")
+        assert metrics.status_code == 200
+        assert "X-RateLimit-Limit" not in metrics
+    # ...and they consumed nothing from the IP's general bucket.
+    assert headers(anon_client.get("/api/v1/nothing-here"))[1] == 2
+
+
+def test_429_keeps_cors_headers(limits, anon_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    for _ in range(3):
+        anon_client.get("/api/v1/unknown", HTTP_ORIGIN="https://app.example.com")
+    limited = anon_client.get("/api/v1/unknown", HTTP_ORIGIN="https://app.example.com")
+    assert limited.status_code == 429
+    assert limited["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def _uuid():
+    import uuid
+
+    return str(uuid.uuid4())

@@ -1,0 +1,138 @@
+"""Test-only URLconf: tiny views on the project's bases, at paths that pick each rate bucket.
+
+Use with `@pytest.mark.urls("perpetua.tests.urls")`. Independent of the domain apps.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+
+from django.contrib.auth.models import Group
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import include, path
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from perpetua.api.deprecation import deprecated
+from perpetua.api.errors import ServiceUnavailable
+from perpetua.api.metrics import metrics_view
+from perpetua.api.responses import envelope
+from perpetua.api.views import ApiView
+
+
+class EchoSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=20)
+
+
+class DemoView(ApiView):
+    serializer_class = EchoSerializer  # only so the schema generator has something to describe
+
+
+def _record(prefix: str) -> str:
+    """The side effect counted by the idempotency tests: one Group row per execution."""
+    name = f"{prefix}-{uuid.uuid4().hex}"
+    Group.objects.create(name=name)
+    return name
+
+
+class EchoView(DemoView):
+    def get(self, request):
+        return envelope({"ok": True})
+
+    def post(self, request):
+        serializer = EchoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope({"title": serializer.validated_data["title"], "row": _record("echo")}, status=201)
+
+
+class SlowView(DemoView):
+    def post(self, request):
+        name = _record("slow")
+        time.sleep(0.3)
+        return envelope({"row": name}, status=201)
+
+
+class ItemView(DemoView):
+    def get(self, request, id):
+        group = get_object_or_404(Group, pk=0)
+        return envelope({"id": group.pk})
+
+
+class BoomView(DemoView):
+    def get(self, request):
+        raise RuntimeError("SELECT password FROM secret_table")
+
+    def post(self, request):
+        _record("crash")
+        raise RuntimeError("crash after a write")
+
+
+class UnavailableView(DemoView):
+    def post(self, request):
+        _record("unavailable")
+        raise ServiceUnavailable()
+
+
+class StreamView(DemoView):
+    def post(self, request):
+        _record("stream")
+        return StreamingHttpResponse(iter([b"data: 1\n\n", b"data: [DONE]\n\n"]), content_type="text/event-stream")
+
+
+class AiEchoView(DemoView):
+    idempotency_required = True
+
+    def post(self, request):
+        return envelope({"row": _record("ai")})
+
+
+class AuthPingView(DemoView):
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        return envelope({"pong": True})
+
+
+@deprecated(successor="/api/v1/echo", sunset=date(2027, 1, 1))
+class OldView(DemoView):
+    def get(self, request):
+        return envelope({"old": True})
+
+
+class OldMethodView(DemoView):
+    @deprecated("/api/v1/echo", sunset=date(2027, 1, 1), since=date(2026, 1, 1))
+    def get(self, request):
+        return Response({"data": {"old": True}})
+
+    def post(self, request):
+        return envelope({"new": True})
+
+
+def plain_view(request):
+    _record("plain")
+    return JsonResponse({"data": {"plain": True}})
+
+
+api = [
+    path("", include("perpetua.api.urls")),
+    path("echo", EchoView.as_view()),
+    path("slow", SlowView.as_view()),
+    path("items/<uuid:id>", ItemView.as_view()),
+    path("boom", BoomView.as_view()),
+    path("unavailable", UnavailableView.as_view()),
+    path("stream", StreamView.as_view()),
+    path("ai/echo", AiEchoView.as_view()),
+    path("auth/ping", AuthPingView.as_view()),
+    path("old", OldView.as_view()),
+    path("old-method", OldMethodView.as_view()),
+    path("plain", plain_view),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api)),
+    path("metrics", metrics_view),
+]
