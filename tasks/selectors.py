@@ -44,15 +44,18 @@ def _check_owner(*, user: Any, owner_id: Any) -> None:
         raise Forbidden()
 
 
-def task_get_for_user(*, user: Any, task_id: uuid.UUID | str, for_update: bool = False) -> Task:
+def task_get_for_user(
+    *, user: Any, task_id: uuid.UUID | str, for_update: bool = False, strongest: bool = False
+) -> Task:
     """The user's task, or TaskNotFound (404) / Forbidden (403).
 
-    `for_update=True` locks the row (`FOR NO KEY UPDATE`: children may still be
-    inserted by others' FK checks) — callers are inside `transaction.atomic`.
+    `for_update=True` locks the row `FOR NO KEY UPDATE` (children may still be inserted
+    by others' FK checks); `strongest=True` takes `FOR UPDATE` (deletion). Callers are
+    inside `transaction.atomic`.
     """
     queryset = Task.objects.all()
     if for_update:
-        queryset = queryset.select_for_update(no_key=True)
+        queryset = queryset.select_for_update(no_key=not strongest)
     task = queryset.filter(pk=task_id).first()
     if task is None:
         raise TaskNotFound()
@@ -118,16 +121,26 @@ def subtask_list_for_task(*, task: Task) -> list[Subtask]:
 def subtask_get_for_user(*, user: Any, subtask_id: uuid.UUID | str, for_update: bool = False) -> Subtask:
     """The user's subtask with its parent task loaded, or NotFound (404) / Forbidden (403).
 
-    `for_update=True` locks the subtask and its parent task in one statement, so
-    completion of the last open subtask and index re-packing are serialized per task.
+    `for_update=True` first locks the parent task row (found through a subquery), then
+    reads the subtask: every subtask writer locks the parent first, so completion of the
+    last open subtask and index re-packing are serialized per task, and locks are always
+    taken task → subtask (never the reverse, which deadlocks against a re-pack).
     """
-    queryset = Subtask.objects.select_related("task")
-    if for_update:
-        queryset = queryset.select_for_update(no_key=True, of=("self", "task"))
-    subtask = queryset.filter(pk=subtask_id).first()
-    if subtask is None:
+    if not for_update:
+        subtask = Subtask.objects.select_related("task").filter(pk=subtask_id).first()
+        if subtask is None:
+            raise NotFound("Subtask not found.")
+        _check_owner(user=user, owner_id=subtask.task.user_id)
+        return subtask
+    parent = Subtask.objects.filter(pk=subtask_id).values("task_id")
+    task = Task.objects.select_for_update(no_key=True).filter(pk=Subquery(parent)).first()
+    if task is None:
         raise NotFound("Subtask not found.")
-    _check_owner(user=user, owner_id=subtask.task.user_id)
+    _check_owner(user=user, owner_id=task.user_id)
+    subtask = Subtask.objects.filter(pk=subtask_id).first()
+    if subtask is None:  # deleted while we waited for the lock
+        raise NotFound("Subtask not found.")
+    subtask.task = task
     return subtask
 
 
@@ -138,11 +151,9 @@ def subtask_ids_owned_by_others(*, user: Any, subtask_ids: list[uuid.UUID]) -> b
     return Subtask.objects.filter(pk__in=subtask_ids).filter(~Q(task__user=user)).exists()
 
 
-def focus_session_get_for_user(*, user: Any, session_id: uuid.UUID | str, for_update: bool = False) -> FocusSession:
-    queryset = FocusSession.objects.all()
-    if for_update:
-        queryset = queryset.select_for_update()
-    session = queryset.filter(pk=session_id).first()
+def focus_session_get_for_user(*, user: Any, session_id: uuid.UUID | str) -> FocusSession:
+    """The user's focus session, or NotFound (404) / Forbidden (403)."""
+    session = FocusSession.objects.filter(pk=session_id).first()
     if session is None:
         raise NotFound("Focus session not found.")
     _check_owner(user=user, owner_id=session.user_id)

@@ -11,7 +11,9 @@ settled in the database:
   subtask create/delete/reorder/update;
 * one open focus session per user: a partial unique constraint.
 
-Lock order is always user → task → subtask, so these paths cannot deadlock.
+Lock order is always task → user (a path touching an existing task locks that task
+row before it locks or references the user row), and task → subtask, so these paths
+cannot deadlock with each other or with a task deletion.
 `source` is "user" for the HTTP API and "ai" for the AI confirm-action (§8).
 """
 
@@ -247,8 +249,10 @@ def task_update(
     if scope is not None and scope not in RECURRENCE_SCOPES:
         raise _invalid("scope", f"Must be one of {', '.join(RECURRENCE_SCOPES)}.")
 
+    # Reopen/unarchive lock the task row before the user row (task → user, as everywhere).
+    may_activate = data.get("completed") is False or data.get("archived") is False
     with transaction.atomic():
-        task = selectors.task_get_for_user(user=user, task_id=task_id)
+        task = selectors.task_get_for_user(user=user, task_id=task_id, for_update=may_activate)
         if task.version != version:
             raise VersionConflict()
         if task.archived and (set(data) != {"archived"} or data["archived"] is not False or rrule is not None):
@@ -399,20 +403,22 @@ def task_delete(*, user: Any, task_id: uuid.UUID | str, version: int | None = No
     (their total lives on in `focus_time_seconds`).
     """
     with transaction.atomic():
-        # User before task: the same lock order as create/reopen and tombstone_create.
-        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
-        task = selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
+        # Lock order task → user (the user row is locked last, by tombstone_create): the
+        # same order as every other path, and the children are deleted before the user
+        # lock is taken, so nothing holding a key-share on the user waits on us.
+        task = selectors.task_get_for_user(user=user, task_id=task_id, for_update=True, strongest=True)
         if version is not None and task.version != version:
             raise VersionConflict()
         payload = task_snapshot(task=task)
+        task_pk, title = task.pk, task.title
+        task.delete()
         tombstone = recovery_services.tombstone_create(
-            user=user, entity_type="task", entity_id=task.pk, payload=payload
+            user=user, entity_type="task", entity_id=task_pk, payload=payload
         )
         recovery_services.activity_record(
-            user=user, entity_type="task", entity_id=task.pk, action="deleted", source=source,
-            metadata={"title": task.title, "tombstone_id": str(tombstone.id)},
+            user=user, entity_type="task", entity_id=task_pk, action="deleted", source=source,
+            metadata={"title": title, "tombstone_id": str(tombstone.id)},
         )  # fmt: skip
-        task.delete()
     return tombstone
 
 
@@ -683,7 +689,9 @@ def subtask_reorder(
 def focus_start(*, user: Any, task_id: uuid.UUID | str, source: str = "user") -> FocusSession:
     """POST /focus/start (CONTRACT §11): one open session per user (DB constraint), else 409."""
     with transaction.atomic():
-        task = selectors.task_get_for_user(user=user, task_id=task_id)
+        # Lock the task first (task → user order): the insert's FK checks then never
+        # hold a key-share on the user while waiting for a task being deleted.
+        task = selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
         _ensure_not_archived(task)
         try:
             with transaction.atomic():
@@ -719,20 +727,26 @@ def focus_end(
         raise _invalid("session_id", "Give exactly one of session_id or task_id.")
     with transaction.atomic():
         if session_id is not None:
-            session = selectors.focus_session_get_for_user(user=user, session_id=session_id, for_update=True)
+            session = selectors.focus_session_get_for_user(user=user, session_id=session_id)
             if session.ended_at is not None:
                 raise Conflict("This focus session has already ended.")
         else:
             task = selectors.task_get_for_user(user=user, task_id=task_id)
-            session = (
-                FocusSession.objects.select_for_update().filter(user=user, task=task, ended_at__isnull=True).first()
-            )
+            session = FocusSession.objects.filter(user=user, task=task, ended_at__isnull=True).first()
             if session is None:
                 raise NotFound("No open focus session for this task.")
+        # Lock the task before touching the session (task → session, the order a task
+        # deletion cascades in), then end the session only if it is still open: of two
+        # concurrent ends exactly one adds the time.
+        list(Task.objects.select_for_update(no_key=True).filter(pk=session.task_id).values_list("pk", flat=True))
         now = timezone.now()
         elapsed = max(0, int((now - session.started_at).total_seconds()))
-        session.ended_at, session.duration_seconds = now, elapsed
-        session.save(update_fields=["ended_at", "duration_seconds", "updated_at"])
+        ended = FocusSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=now, duration_seconds=elapsed, updated_at=now
+        )
+        if ended == 0:
+            raise Conflict("This focus session has already ended.")
+        session.ended_at, session.duration_seconds, session.updated_at = now, elapsed, now
         Task.objects.filter(pk=session.task_id).update(
             focus_time_seconds=F("focus_time_seconds") + elapsed, updated_at=now
         )

@@ -136,7 +136,9 @@ def test_due_date_at_most_30_days_after_creation_on_create(api):
     now = timezone.now()
     ok = api.post("/api/v1/tasks", {"title": "t", "due_date": iso(now + timedelta(days=29, hours=23))}, format="json")
     assert ok.status_code == 201
-    late = api.post("/api/v1/tasks", {"title": "t", "due_date": iso(now + timedelta(days=30, minutes=5))}, format="json")
+    late = api.post(
+        "/api/v1/tasks", {"title": "t", "due_date": iso(now + timedelta(days=30, minutes=5))}, format="json"
+    )
     assert late.status_code == 400
     assert late.json()["error"]["details"][0]["field"] == "due_date"
     past = api.post("/api/v1/tasks", {"title": "t", "due_date": iso(now - timedelta(days=2))}, format="json")
@@ -158,9 +160,7 @@ def test_due_date_rule_on_update_counts_from_created_at(api, make_task):
 
 @override_settings(MAX_TASK_DUE_DAYS=5)
 def test_due_date_window_comes_from_settings(api):
-    late = api.post(
-        "/api/v1/tasks", {"title": "t", "due_date": iso(timezone.now() + timedelta(days=6))}, format="json"
-    )
+    late = api.post("/api/v1/tasks", {"title": "t", "due_date": iso(timezone.now() + timedelta(days=6))}, format="json")
     assert late.status_code == 400
 
 
