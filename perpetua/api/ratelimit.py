@@ -21,7 +21,8 @@ Counting happens in one of two places, never both:
 The middleware writes `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Reset` (unix seconds, end of the current window) on every API response.
 Exempt: DRF views with no `BucketRateLimit` among their throttles (health probes set
-`throttle_classes = []`), and everything outside `/api/` (`/metrics`, admin).
+`throttle_classes = []`), CORS preflights, and everything outside `/api/` (`/metrics`,
+admin).
 
 Windows are fixed, one minute long, via `django_ratelimit.core.get_usage`; with
 REDIS_URL set the counters are shared by every server process.
@@ -176,7 +177,12 @@ class RateLimitHeadersMiddleware:
 
     def __call__(self, request: Any) -> Any:
         response = self.get_response(request)
-        if not request.path.startswith(API_PREFIX) or getattr(request, _EXEMPT_ATTR, False):
+        if (
+            not request.path.startswith(API_PREFIX)
+            or getattr(request, _EXEMPT_ATTR, False)
+            # CORS preflights are answered by the CORS middleware and cost the client nothing.
+            or (request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.META)
+        ):
             return response
         try:
             usage = getattr(request, _USAGE_ATTR)

@@ -143,6 +143,16 @@ def test_429_keeps_cors_headers(limits, anon_client, settings):
     assert limited["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
+def test_cors_preflights_are_not_counted(limits, anon_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    for _ in range(5):
+        preflight = anon_client.options(
+            "/api/v1/echo", HTTP_ORIGIN="https://app.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+        )
+        assert preflight.status_code == 200
+    assert headers(anon_client.get("/api/v1/unknown"))[1] == 2
+
+
 def _uuid():
     import uuid
 
