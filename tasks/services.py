@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from gamification import selectors as gamification_selectors
 from gamification import services as gamification_services
+from gamification.selectors import EffectiveLimits
 from gamification.services import CompletionProgress
 from perpetua.api.errors import (
     Archived,
@@ -95,12 +96,12 @@ def _clean_title(title: Any, *, field_name: str = "title") -> str:
     return title
 
 
-def _clean_description(description: Any, *, user: Any) -> str:
+def _clean_description(description: Any, *, limits: EffectiveLimits) -> str:
     if description is None:
         return ""
     if not isinstance(description, str):
         raise _invalid("description", "Must be a string.")
-    limit = gamification_selectors.limits_for_user(user=user).max_description_length
+    limit = limits.max_description_length
     if len(description) > limit:
         raise _invalid("description", f"Must be at most {limit} characters on your plan.")
     return description
@@ -138,10 +139,10 @@ def _lock_user(*, user: Any) -> None:
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
-def _check_active_task_room(*, user: Any) -> None:
+def _check_active_task_room(*, user: Any, limits: EffectiveLimits | None = None) -> None:
     """Active tasks (not completed, not archived) < tier base + perks, else 409 (§3)."""
     _lock_user(user=user)
-    limit = gamification_selectors.limits_for_user(user=user).max_tasks
+    limit = (limits or gamification_selectors.limits_for_user(user=user)).max_tasks
     if selectors.task_count_active(user=user) >= limit:
         raise LimitExceeded(f"You can have at most {limit} active tasks on your plan.", limit=limit)
 
@@ -187,12 +188,13 @@ def task_create(
     most MAX_TASK_DUE_DAYS from now, and room under the active-task limit (race-safe)."""
     now = timezone.now()
     title = _clean_title(title)
-    description = _clean_description(description, user=user)
+    limits = gamification_selectors.limits_for_user(user=user)
+    description = _clean_description(description, limits=limits)
     priority = _clean_priority(priority)
     due_date = _clean_due_date(due_date, created_at=now)
     estimated_duration = _clean_estimated_duration(estimated_duration)
     with transaction.atomic():
-        _check_active_task_room(user=user)
+        _check_active_task_room(user=user, limits=limits)
         task = Task.objects.create(
             user=user,
             template=template,
@@ -264,7 +266,9 @@ def task_update(
         if "title" in data:
             changes["title"] = _clean_title(data["title"])
         if "description" in data:
-            changes["description"] = _clean_description(data["description"], user=user)
+            changes["description"] = _clean_description(
+                data["description"], limits=gamification_selectors.limits_for_user(user=user)
+            )
         if "priority" in data:
             changes["priority"] = _clean_priority(data["priority"])
         if "due_date" in data:
@@ -288,8 +292,9 @@ def task_update(
         elif unarchiving:
             changes["archived"] = False
 
-        becomes_active = (reopening and not task.archived) or (unarchiving and not task.completed)
-        if becomes_active:
+        was_active = not task.completed and not task.archived
+        will_be_active = not changes.get("completed", task.completed) and not changes.get("archived", task.archived)
+        if will_be_active and not was_active:
             _check_active_task_room(user=user)
 
         counted_before = task.completion_counted

@@ -521,3 +521,11 @@ def test_force_complete_of_a_completed_task_keeps_its_completion(api, make_task,
     assert data["unlocked_achievements"] == [] and data["streak"] == 0
     assert progress_calls == []
     assert set(task.subtasks.values_list("completed_at", flat=True)) == {done_at}
+
+
+def test_reopen_and_archive_together_needs_no_room(api, user, make_task):
+    done = make_task(completed=True, completed_at=timezone.now(), completed_by="manual")
+    baker.make("tasks.Task", user=user, _quantity=50, _bulk_create=True)
+    response = patch(api, done.pk, {"version": 1, "completed": False, "archived": True})
+    assert response.status_code == 200
+    assert response.json()["data"]["completed"] is False and response.json()["data"]["archived"] is True
