@@ -205,3 +205,14 @@ def test_concurrent_duplicates_execute_exactly_once(client_for, user):
     assert len(executed) == 1
     for status, replayed in results:
         assert (status, replayed) in {(201, None), (201, "true"), (409, None)}
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("perpetua.urls")
+def test_admin_lists_keys_read_only(client, make_user):
+    staff = make_user(is_staff=True, is_superuser=True)
+    IdempotencyKey.objects.create(user=staff, key=uuid.uuid4(), fingerprint="c" * 64)
+    client.force_login(staff)
+    response = client.get("/admin/api/idempotencykey/")
+    assert response.status_code == 200
+    assert client.get("/admin/api/idempotencykey/add/").status_code == 403
