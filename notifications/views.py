@@ -17,6 +17,11 @@ from perpetua.api.responses import envelope
 from perpetua.api.views import ApiGenericViewSet
 
 
+def _error(description: str) -> OpenApiResponse:
+    """An error response in the contract's shape (the `Error` component of perpetua.api.schema)."""
+    return OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description=description)
+
+
 class NotificationPagination(OffsetPagination):
     """The contract's list envelope plus `unread_count` beside `data` and `pagination`."""
 
@@ -28,8 +33,8 @@ class NotificationPagination(OffsetPagination):
 
 
 _OWNED = {
-    403: OpenApiResponse(description="FORBIDDEN: the notification belongs to another user."),
-    404: OpenApiResponse(description="NOT_FOUND: no such notification."),
+    403: _error("FORBIDDEN: the notification belongs to another user."),
+    404: _error("NOT_FOUND: no such notification."),
 }
 
 
@@ -46,7 +51,7 @@ class NotificationViewSet(ApiGenericViewSet):
         parameters=[NotificationListQuerySerializer],
         responses={
             200: NotificationSerializer(many=True),
-            400: OpenApiResponse(description="VALIDATION_ERROR: bad unread_only, offset or limit."),
+            400: _error("VALIDATION_ERROR: bad unread_only, offset or limit."),
         },
     )
     def list(self, request: Request) -> Response:
