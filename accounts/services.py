@@ -61,6 +61,9 @@ def _on_sign_up(user: User) -> None:
     added here by later issues, so Google sign-in and `manage.py issue_token` — which
     both create users only through `_user_create` — grant them identically and once.
     """
+    from gamification import services as gamification_services
+
+    gamification_services.progress_create_for_user(user=user)
 
 
 def _user_create(*, email: str, google_sub: str | None = None, name: str = "", avatar_url: str = "") -> User:

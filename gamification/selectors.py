@@ -1,11 +1,27 @@
-"""Effective limits: the ONE place tier base + achievement perks are combined (CONTRACT §16, §11)."""
+"""Reads of gamification: effective limits, streaks, achievements (CONTRACT §11, §16).
+
+`limits_for_user` is THE place where tier base + achievement perks are combined;
+every limit check in the project reads it.
+
+Displayed streak: the stored `current_streak` is reset only by the daily job, so
+between a missed day and the next job run it would still show the old value. Every
+read therefore derives the streak from `last_completion_date`: it is the stored value
+when the last completion was today or yesterday (UTC), else 0. The job's reset and
+this rule always agree.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from gamification.models import AchievementDefinition, Category, PerkType, UserAchievement, UserProgress
 
 
 @dataclass(frozen=True)
@@ -15,6 +31,34 @@ class EffectiveLimits:
     max_description_length: int
     max_notes: int
     daily_ai_credits: int
+
+
+@dataclass(frozen=True)
+class Perks:
+    """Sums of a user's unlocked perks, by perk type."""
+
+    max_tasks: int = 0
+    max_notes: int = 0
+    daily_credits: int = 0
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+def utc_today(*, now: dt.datetime | None = None) -> dt.date:
+    """The UTC calendar day of `now` (default: `timezone.now()`): the unit of streaks."""
+    return (now or timezone.now()).astimezone(dt.UTC).date()
+
+
+def displayed_streak(*, current_streak: int, last_completion_date: dt.date | None, today: dt.date) -> int:
+    """The streak as clients see it: 0 once a whole UTC day passed without a completion,
+    even before the daily job stored that (see the module docstring)."""
+    if last_completion_date is None or last_completion_date < today - dt.timedelta(days=1):
+        return 0
+    return current_streak
+
+
+# --- limits -----------------------------------------------------------------------------------
 
 
 def _tier_base(*, is_pro: bool) -> EffectiveLimits:
@@ -36,20 +80,164 @@ def _tier_base(*, is_pro: bool) -> EffectiveLimits:
     )
 
 
+def perks_for_user(*, user: Any) -> Perks:
+    """The sums of every perk the user unlocked, in one query.
+
+    Unlocks are permanent: perks of definitions deactivated since still count.
+    """
+
+    def _sum(perk_type: str) -> Coalesce:
+        return Coalesce(Sum("definition__perk_value", filter=Q(definition__perk_type=perk_type)), 0)
+
+    totals = UserAchievement.objects.filter(user_id=user.pk, definition__perk_type__isnull=False).aggregate(
+        max_tasks=_sum(PerkType.MAX_TASKS),
+        max_notes=_sum(PerkType.MAX_NOTES),
+        daily_credits=_sum(PerkType.DAILY_CREDITS),
+    )
+    return Perks(**totals)
+
+
 def limits_for_user(*, user: Any) -> EffectiveLimits:
-    """Tier base + the user's unlocked perks (CONTRACT §11, §16).
+    """Tier base + the user's unlocked perks (CONTRACT §11, §16), one query.
 
     Every limit check in the project (tasks, subtasks, descriptions, notes, daily
     credits) reads this function, so a perk added here applies everywhere at once.
+    `daily_credits` perks apply only to Pro users (free users get no daily credits,
+    CONTRACT §16); they are kept, and count as soon as the user is Pro.
     """
-    base = _tier_base(is_pro=getattr(user, "tier", "free") == "pro")
-    # --- Perks (issue 4) -------------------------------------------------------------
-    # Add the sums of the user's unlocked `max_tasks`, `max_notes` and `daily_credits`
-    # perks here, e.g. `dataclasses.replace(base, max_tasks=base.max_tasks + perks.max_tasks)`.
-    # Pro-only values (daily credits) stay 0 for free users.
-    return base
+    is_pro = getattr(user, "tier", "free") == "pro"
+    base = _tier_base(is_pro=is_pro)
+    perks = perks_for_user(user=user)
+    return replace(
+        base,
+        max_tasks=base.max_tasks + perks.max_tasks,
+        max_notes=base.max_notes + perks.max_notes,
+        daily_ai_credits=base.daily_ai_credits + (perks.daily_credits if is_pro else 0),
+    )
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def progress_for_user(*, user: Any) -> UserProgress:
+    """The user's progress row; an unsaved all-zero row if none exists yet (reads never write)."""
+    return UserProgress.objects.filter(user_id=user.pk).first() or UserProgress(user_id=user.pk)
 
 
 def streak_for_user(*, user: Any) -> int:
-    """The user's current streak in UTC days (CONTRACT §11). Real body arrives with issue 4."""
-    return 0
+    """The user's current streak in UTC days, as displayed (CONTRACT §11), one query."""
+    row = UserProgress.objects.filter(user_id=user.pk).values_list("current_streak", "last_completion_date").first()
+    if row is None:
+        return 0
+    return displayed_streak(current_streak=row[0], last_completion_date=row[1], today=utc_today())
+
+
+def stats_from_progress(progress: UserProgress, *, today: dt.date | None = None) -> dict[str, int]:
+    """The `/achievements/me` `stats` object of a progress row."""
+    return {
+        "lifetime_tasks_completed": progress.lifetime_tasks_completed,
+        "current_streak": displayed_streak(
+            current_streak=progress.current_streak,
+            last_completion_date=progress.last_completion_date,
+            today=today or utc_today(),
+        ),
+        "longest_streak": progress.longest_streak,
+        "focus_completions": progress.focus_completions,
+        "notes_converted": progress.notes_converted,
+    }
+
+
+def stats_for_user(*, user: Any) -> dict[str, int]:
+    """GET /achievements/stats (CONTRACT §11), one query."""
+    return stats_from_progress(progress_for_user(user=user))
+
+
+# --- achievements -----------------------------------------------------------------------------
+
+_CATEGORY_ORDER = Case(
+    *(When(category=category, then=Value(index)) for index, category in enumerate(Category.values)),
+    default=Value(len(Category.values)),
+    output_field=IntegerField(),
+)
+
+
+def achievement_definitions_active() -> QuerySet[AchievementDefinition]:
+    """Active definitions, tasks → streak → focus → notes, then by threshold."""
+    return (
+        AchievementDefinition.objects.filter(active=True)
+        .annotate(category_order=_CATEGORY_ORDER)
+        .order_by("category_order", "threshold", "code")
+    )
+
+
+def perk_data(definition: AchievementDefinition) -> dict[str, Any] | None:
+    if not definition.perk_type or definition.perk_value is None:
+        return None
+    return {"type": definition.perk_type, "value": definition.perk_value}
+
+
+def unlock_data(definition: AchievementDefinition) -> dict[str, Any]:
+    """The contract's `Unlock` object: `{id, name, description, perk}`; `id` is the code."""
+    return {
+        "id": definition.code,
+        "name": definition.name,
+        "description": definition.description,
+        "perk": perk_data(definition),
+    }
+
+
+def _current_for(category: str, stats: dict[str, int]) -> int:
+    return {
+        Category.TASKS: stats["lifetime_tasks_completed"],
+        Category.STREAK: stats["current_streak"],
+        Category.FOCUS: stats["focus_completions"],
+        Category.NOTES: stats["notes_converted"],
+    }.get(category, 0)
+
+
+def limits_data(limits: EffectiveLimits) -> dict[str, int]:
+    """The contract's `effective_limits` object."""
+    return {
+        "max_tasks": limits.max_tasks,
+        "max_notes": limits.max_notes,
+        "max_subtasks": limits.max_subtasks,
+        "daily_ai_credits": limits.daily_ai_credits,
+    }
+
+
+def achievements_overview(*, user: Any) -> dict[str, Any]:
+    """GET /achievements/me (CONTRACT §11) in four queries, whatever the counts:
+    progress row, active definitions, the user's unlocks (with their definitions), perks.
+
+    `unlocked` lists every unlock, also of definitions deactivated since (they are
+    permanent); `progress` lists the active definitions.
+    """
+    stats = stats_from_progress(progress_for_user(user=user))
+    unlocks = list(
+        UserAchievement.objects.filter(user_id=user.pk).select_related("definition").order_by("unlocked_at", "id")
+    )
+    held = {unlock.definition_id for unlock in unlocks}
+    return {
+        "stats": stats,
+        "unlocked": [
+            {
+                "id": unlock.definition.code,
+                "name": unlock.definition.name,
+                "description": unlock.definition.description,
+                "unlocked_at": unlock.unlocked_at,
+                "perk": perk_data(unlock.definition),
+            }
+            for unlock in unlocks
+        ],
+        "progress": [
+            {
+                "id": definition.code,
+                "name": definition.name,
+                "current": _current_for(definition.category, stats),
+                "threshold": definition.threshold,
+                "unlocked": definition.pk in held,
+            }
+            for definition in achievement_definitions_active()
+        ],
+        "effective_limits": limits_data(limits_for_user(user=user)),
+    }

@@ -79,7 +79,7 @@ def _streak_advance(progress: UserProgress, day: dt.date) -> None:
 
 
 def is_focus_completion(*, task: Any) -> bool:
-    """A task completed with focus time ≥ FOCUS_COMPLETION_RATIO × its estimate (CONTRACT §11).
+    """A task completed with focus time ≥ FOCUS_COMPLETION_RATIO * its estimate (CONTRACT §11).
 
     Tasks without `estimated_duration` never count.
     """
@@ -155,7 +155,7 @@ def progress_record_completion(*, user: Any, task: Any) -> CompletionProgress:
     unlocks what that reaches. Cost: 3 queries, plus 2 per unlock.
     """
     day = utc_today(now=getattr(task, "completed_at", None) or timezone.now())
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the caller's transaction: no SAVEPOINT round-trips
         progress = _progress_lock(user=user)
         progress.lifetime_tasks_completed += 1
         _streak_advance(progress, day)
@@ -181,7 +181,7 @@ def progress_record_note_converted(*, user: Any) -> CompletionProgress:
     Call it once per accepted conversion, inside the converting transaction. `streak`
     is the user's displayed streak (a conversion is not a task completion).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the caller's transaction: no SAVEPOINT round-trips
         progress = _progress_lock(user=user)
         progress.notes_converted += 1
         progress.save(update_fields=["notes_converted", "updated_at"])
