@@ -214,7 +214,9 @@ def achievements_overview(*, user: Any) -> dict[str, Any]:
     """
     stats = stats_from_progress(progress_for_user(user=user))
     unlocks = list(
-        UserAchievement.objects.filter(user_id=user.pk).select_related("definition").order_by("unlocked_at", "id")
+        UserAchievement.objects.filter(user_id=user.pk)
+        .select_related("definition")
+        .order_by("unlocked_at", "definition__threshold", "definition__code")
     )
     held = {unlock.definition_id for unlock in unlocks}
     return {

@@ -46,6 +46,10 @@ class AchievementDefinitionViewSet(ApiGenericViewSet):
 
 
 class AchievementsMeView(ApiView):
+    """Stats, unlocked achievements (also of deactivated definitions: unlocks are permanent),
+    progress towards each active definition, and the effective limits. `current_streak` is
+    0 once a whole UTC day passed without a completion."""
+
     @extend_schema(
         operation_id="achievements_me",
         summary="The user's stats, unlocked achievements, progress and effective limits",
@@ -57,6 +61,8 @@ class AchievementsMeView(ApiView):
 
 
 class AchievementStatsView(ApiView):
+    """The `stats` part of `/achievements/me`."""
+
     @extend_schema(
         operation_id="achievements_stats",
         summary="The user's lifetime count, streaks, focus completions and converted notes",
@@ -68,6 +74,9 @@ class AchievementStatsView(ApiView):
 
 
 class AchievementLimitsView(ApiView):
+    """The `effective_limits` part of `/achievements/me`: tier base + every unlocked perk
+    (`daily_credits` perks count for Pro users only)."""
+
     @extend_schema(
         operation_id="achievements_limits",
         summary="The user's effective limits: tier base + unlocked perks",
