@@ -22,3 +22,4 @@ urlpatterns: list = [
     path("focus/end", views.FocusEndView.as_view(), name="focus-end"),
     path("focus/active", views.FocusActiveView.as_view(), name="focus-active"),
 ]
+urlpatterns += __import__("tasks.urls_recurring", fromlist=["urlpatterns"]).urlpatterns  # templates, reminders
