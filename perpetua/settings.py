@@ -185,7 +185,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "perpetua.api.schema.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ReminderTypeEnum": "tasks.models.ReminderType",
+        "ReminderMethodEnum": "tasks.models.ReminderMethod",
+    },
 }
 
 # --- Auth: JWT access tokens (RS256) and opaque refresh tokens (CONTRACT §1) ---------
@@ -247,6 +250,7 @@ PRO_MAX_NOTES = env.int("PRO_MAX_NOTES", default=25)
 MAX_VOICE_DURATION_SECONDS = env.int("MAX_VOICE_DURATION_SECONDS", default=300)
 MAX_TASK_DUE_DAYS = env.int("MAX_TASK_DUE_DAYS", default=30)
 MAX_REMINDERS_PER_TASK = env.int("MAX_REMINDERS_PER_TASK", default=5)
+REMINDER_MAX_OFFSET_MINUTES = env.int("REMINDER_MAX_OFFSET_MINUTES", default=43200)  # 30 days
 MAX_TOMBSTONES = env.int("MAX_TOMBSTONES", default=3)
 TOMBSTONE_TTL_DAYS = env.int("TOMBSTONE_TTL_DAYS", default=30)
 FOCUS_COMPLETION_RATIO = env.float("FOCUS_COMPLETION_RATIO", default=0.5)
