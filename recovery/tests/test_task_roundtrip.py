@@ -113,15 +113,16 @@ def test_reminder_due_while_deleted_does_not_fire_after_recovery(user):
 
     tombstone_recover(user=user, tombstone_id=tombstone.pk)
 
-    from tasks import reminders
+    from tasks.reminders import reminders_fire_due
 
-    fire_due = getattr(reminders, "reminders_fire_due", None)
-    if fire_due is not None:
-        fire_due()
-        assert not Notification.objects.filter(user=user, type="reminder").exists()
+    assert reminders_fire_due() == 0
+    assert not Notification.objects.filter(user=user, type="reminder").exists()
     overdue = Reminder.objects.get(task_id=task.pk, type="absolute")
-    assert overdue.fired is True  # settled, never fired late
-    assert Reminder.objects.get(task_id=task.pk, type="before").fired is False  # still in the future
+    assert overdue.fired is True and overdue.fired_at is None  # settled, never fired late
+    upcoming = Reminder.objects.get(task_id=task.pk, type="before")
+    assert upcoming.fired is False  # still in the future: it fires normally when due
+    assert reminders_fire_due(now=upcoming.scheduled_at + timedelta(seconds=1)) == 1
+    assert Notification.objects.filter(user=user, type="reminder", action_url=f"/tasks/{task.pk}").count() == 1
 
 
 def _detail(user, task):
