@@ -17,7 +17,7 @@ Rules enforced here (decisions written down in the README):
   rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, marked fired and their
   in-app notification (+ web push for `push`) is created in the same transaction.
   Reminders of completed or archived tasks are marked fired (`fired_at` set) without a
-  notification. Each reminder write schedules `reminders_fire_due` at its
+  notification. Each reminder write schedules `reminders_fire_due_job` at its
   `scheduled_at` on commit; `manage.py fire_reminders` (cron, every minute) is the
   safety net.
 """
@@ -128,7 +128,7 @@ def _clean_method(method: Any) -> str:
 
 def _schedule_firing(when: dt.datetime) -> None:
     """Run the firing job at `when`, once the write commits (none on rollback)."""
-    enqueue_on_commit(reminders_fire_due, run_after=when)
+    enqueue_on_commit(reminders_fire_due_job, run_after=when)
 
 
 def _lock_task(*, user: Any, task_id: uuid.UUID | str) -> Task:
@@ -310,7 +310,7 @@ def _due_batch(*, moment: dt.datetime, exclude: set[Any], size: int) -> list[Rem
     )
 
 
-def reminder_fire_due(*, now: dt.datetime | None = None, batch_size: int = FIRE_BATCH_SIZE) -> int:
+def reminders_fire_due(*, now: dt.datetime | None = None, batch_size: int = FIRE_BATCH_SIZE) -> int:
     """Fire every reminder due at `now` (default: the current time) exactly once
     (CONTRACT §6, §15); returns how many notifications were created.
 
@@ -362,6 +362,6 @@ def reminder_fire_due(*, now: dt.datetime | None = None, batch_size: int = FIRE_
 
 
 @job()
-def reminders_fire_due() -> int:
+def reminders_fire_due_job() -> int:
     """The worker's entry point (enqueued with `run_after=scheduled_at` by every write)."""
-    return reminder_fire_due()
+    return reminders_fire_due()

@@ -32,7 +32,7 @@ REMINDER_FIELDS = {
     "created_at",
     "updated_at",
 }
-FIRE_JOB = "tasks.reminders.reminders_fire_due"
+FIRE_JOB = "tasks.reminders.reminders_fire_due_job"
 
 
 def iso(value: dt.datetime) -> str:
@@ -329,7 +329,7 @@ def test_cleared_due_date_leaves_relative_reminders_dormant(api, due_task, due):
     data = add(api, due_task, type="before", offset_minutes=-30).json()["data"]
     api.patch(f"/api/v1/tasks/{due_task.pk}", {"version": 1, "due_date": None}, format="json")
     Reminder.objects.filter(pk=data["id"]).update(scheduled_at=timezone.now() - timedelta(minutes=1))
-    assert reminders.reminder_fire_due() == 0
+    assert reminders.reminders_fire_due() == 0
     assert Reminder.objects.get(pk=data["id"]).fired is False
     new_due = soon(days=1)
     api.patch(f"/api/v1/tasks/{due_task.pk}", {"version": 2, "due_date": iso(new_due)}, format="json")
@@ -346,8 +346,8 @@ def test_fire_due_creates_one_notification_per_due_reminder(due_task, user, make
     long_title = make_task(title="x" * 200)
     truncated = make_reminder(long_title, scheduled_at=soon(minutes=-3))
 
-    assert reminders.reminder_fire_due() == 3
-    assert reminders.reminder_fire_due() == 0  # exactly once
+    assert reminders.reminders_fire_due() == 3
+    assert reminders.reminders_fire_due() == 0  # exactly once
 
     notes = Notification.objects.filter(user=user).order_by("created_at")
     assert notes.count() == 3
@@ -369,7 +369,7 @@ def test_push_method_asks_for_a_push(due_task, monkeypatch):
     monkeypatch.setattr(reminders, "notification_create", lambda **kw: calls.append(kw))
     make_reminder(due_task, scheduled_at=soon(minutes=-1), method="push")
     make_reminder(due_task, scheduled_at=soon(minutes=-1), method="in_app")
-    reminders.reminder_fire_due()
+    reminders.reminders_fire_due()
     assert sorted(c["push"] for c in calls) == [False, True]
     assert all(c["type"] == "reminder" and c["action_url"] == f"/tasks/{due_task.pk}" for c in calls)
 
@@ -378,7 +378,7 @@ def test_reminders_of_completed_or_archived_tasks_are_skipped(make_task, user):
     done = make_task(completed=True, completed_at=timezone.now())
     shelved = make_task(archived=True)
     rows = [make_reminder(done, scheduled_at=soon(minutes=-1)), make_reminder(shelved, scheduled_at=soon(minutes=-1))]
-    assert reminders.reminder_fire_due() == 0
+    assert reminders.reminders_fire_due() == 0
     assert not Notification.objects.filter(user=user).exists()
     for row in rows:
         row.refresh_from_db()
@@ -397,11 +397,11 @@ def test_failing_notification_leaves_the_reminder_unfired(due_task, monkeypatch)
 
     flaky.failed = False
     monkeypatch.setattr(reminders, "notification_create", flaky)
-    assert reminders.reminder_fire_due() == 1
+    assert reminders.reminders_fire_due() == 1
     bad.refresh_from_db()
     good.refresh_from_db()
     assert bad.fired is False and good.fired is True
-    assert reminders.reminder_fire_due() == 1  # the next run retries it
+    assert reminders.reminders_fire_due() == 1  # the next run retries it
     bad.refresh_from_db()
     assert bad.fired is True
 
@@ -409,7 +409,7 @@ def test_failing_notification_leaves_the_reminder_unfired(due_task, monkeypatch)
 def test_fire_in_batches(due_task, make_task):
     for i in range(7):
         make_reminder(make_task(title=f"t{i}"), scheduled_at=soon(minutes=-1))
-    assert reminders.reminder_fire_due(batch_size=3) == 7
+    assert reminders.reminders_fire_due(batch_size=3) == 7
     assert not Reminder.objects.filter(fired=False).exists()
 
 
@@ -424,4 +424,4 @@ def test_fire_reminders_command(due_task, capsys):
 
 def test_fire_job_runs_the_service(due_task):
     make_reminder(due_task, scheduled_at=soon(minutes=-1))
-    assert reminders.reminders_fire_due.call() == 1
+    assert reminders.reminders_fire_due_job.call() == 1

@@ -67,7 +67,7 @@ def test_concurrent_creates_never_exceed_the_limit(user, concurrently):
 def test_concurrent_fire_runs_fire_each_reminder_exactly_once(user, concurrently):
     for _ in range(3):  # a few rounds: the outcome must not depend on timing
         rows = due_reminders(user, 40)
-        counts = concurrently(4, lambda i: reminders.reminder_fire_due(batch_size=5))
+        counts = concurrently(4, lambda i: reminders.reminders_fire_due(batch_size=5))
         assert all(isinstance(c, int) for c in counts), counts
         assert sum(counts) == 40
         assert_each_fired_once(user, rows)
@@ -77,7 +77,7 @@ def test_concurrent_fire_runs_fire_each_reminder_exactly_once(user, concurrently
 
 def test_one_due_reminder_two_concurrent_runs_one_notification(user, concurrently):
     rows = due_reminders(user, 1)
-    counts = concurrently(2, lambda i: reminders.reminder_fire_due())
+    counts = concurrently(2, lambda i: reminders.reminders_fire_due())
     assert sorted(counts) == [0, 1]
     assert_each_fired_once(user, rows)
 
@@ -93,7 +93,7 @@ def test_two_worker_processes_fire_each_reminder_exactly_once(user):
     """Two real `manage.py run_worker` processes drain the scheduled firing jobs at once."""
     rows = due_reminders(user, 30)
     for _ in range(6):
-        reminders.reminders_fire_due.enqueue()
+        reminders.reminders_fire_due_job.enqueue()
     env = _test_database_env()
     command = [sys.executable, "manage.py", "run_worker", "--batch", "--no-startup-delay", "--interval", "0"]
     workers = [
@@ -111,5 +111,8 @@ def test_two_worker_processes_fire_each_reminder_exactly_once(user):
     assert_each_fired_once(user, rows)
     from django_tasks_db.models import DBTaskResult
 
-    assert DBTaskResult.objects.filter(task_path="tasks.reminders.reminders_fire_due", status="SUCCESSFUL").count() == 6
+    assert (
+        DBTaskResult.objects.filter(task_path="tasks.reminders.reminders_fire_due_job", status="SUCCESSFUL").count()
+        == 6
+    )
     assert Reminder.objects.aggregate(n=Count("pk", distinct=True))["n"] == 30
