@@ -7,6 +7,4 @@ if not Task.objects.filter(user=user).exists():
     tasks = Task.objects.bulk_create(
         [Task(user=user, title=f"Task {i}", description="seeded", archived=i % 2 == 0) for i in range(200)]
     )
-    Subtask.objects.bulk_create(
-        [Subtask(task=t, title=f"Step {j}", order_index=j) for t in tasks for j in range(3)]
-    )
+    Subtask.objects.bulk_create([Subtask(task=t, title=f"Step {j}", order_index=j) for t in tasks for j in range(3)])

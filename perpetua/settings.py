@@ -186,6 +186,8 @@ SPECTACULAR_SETTINGS = {
         "perpetua.api.schema.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
+        "AchievementCategoryEnum": "gamification.models.Category",
+        "AchievementPerkTypeEnum": "gamification.models.PerkType",
         "ReminderTypeEnum": "tasks.models.ReminderType",
         "ReminderMethodEnum": "tasks.models.ReminderMethod",
     },
@@ -256,7 +258,6 @@ TOMBSTONE_TTL_DAYS = env.int("TOMBSTONE_TTL_DAYS", default=30)
 FOCUS_COMPLETION_RATIO = env.float("FOCUS_COMPLETION_RATIO", default=0.5)
 ACTIVITY_RETENTION_DAYS = env.int("ACTIVITY_RETENTION_DAYS", default=30)
 REVOKED_TOKEN_RETENTION_DAYS = env.int("REVOKED_TOKEN_RETENTION_DAYS", default=7)
-REMINDER_FIRE_INTERVAL_SECONDS = env.int("REMINDER_FIRE_INTERVAL_SECONDS", default=30)
 
 # --- Credits and AI costs (CONTRACT §8, §10) -------------------------------------------
 KICKSTART_CREDITS = env.int("KICKSTART_CREDITS", default=5)

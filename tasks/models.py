@@ -1,4 +1,4 @@
-"""Tasks, subtasks, recurring templates, reminders and focus sessions (CONTRACT §3–§6, §11)."""
+"""Tasks, subtasks, recurring templates, reminders and focus sessions (CONTRACT §3-§6, §11)."""
 
 from __future__ import annotations
 

@@ -129,15 +129,33 @@ def test_recover_unknown_entity_type_is_409(user):
         tombstone_recover(user=user, tombstone_id=tomb.id)
 
 
-def test_purge_command(user):
+def test_purge_expired_command_purges_every_expiring_table_and_is_idempotent(user):
     from io import StringIO
 
     from django.core.management import call_command
 
+    from accounts.models import RefreshToken
+    from accounts.services import session_start
+    from perpetua.api.models import IdempotencyKey
+
     old = ActivityEntry.objects.create(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
     ActivityEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    fresh = ActivityEntry.objects.create(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
     tomb = _tomb(user)
     Tombstone.objects.filter(pk=tomb.pk).update(recoverable_until=timezone.now() - timedelta(seconds=1))
+    session_start(user=user)
+    session_start(user=user)
+    stale_token, live_token = RefreshToken.objects.filter(user=user)
+    RefreshToken.objects.filter(pk=stale_token.pk).update(revoked_at=timezone.now() - timedelta(days=8))
+    key = IdempotencyKey.objects.create(user=user, key=uuid.uuid4(), fingerprint="x" * 64)
+    IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=25))
+
     out = StringIO()
-    call_command("purge_recovery", stdout=out)
-    assert "purged 1 activity entries, 1 tombstones" in out.getvalue()
+    call_command("purge_expired", stdout=out)
+    assert out.getvalue().strip() == ("purged 1 activity entries, 1 tombstones, 1 idempotency keys, 1 refresh tokens")
+    assert list(ActivityEntry.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert list(RefreshToken.objects.values_list("pk", flat=True)) == [live_token.pk]
+
+    again = StringIO()
+    call_command("purge_expired", stdout=again)
+    assert again.getvalue().strip() == "purged 0 activity entries, 0 tombstones, 0 idempotency keys, 0 refresh tokens"
