@@ -62,9 +62,10 @@ class SubtaskSerializer(serializers.Serializer):
 
 
 class ReminderSerializer(serializers.Serializer):
-    """Reminder as embedded in the task detail (CONTRACT §6)."""
+    """Reminder object (CONTRACT §6, plus `user_id` and `updated_at` per §0), alone or in a task detail."""
 
     id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
     task_id = serializers.UUIDField()
     type = serializers.ChoiceField(choices=ReminderType.choices)
     offset_minutes = serializers.IntegerField(allow_null=True)
@@ -73,10 +74,12 @@ class ReminderSerializer(serializers.Serializer):
     fired = serializers.BooleanField()
     fired_at = DateTimeField(allow_null=True)
     created_at = DateTimeField()
+    updated_at = DateTimeField()
 
     def to_representation(self, r: Any) -> dict[str, Any]:
         return {
             "id": str(r.id),
+            "user_id": str(r.user_id),
             "task_id": str(r.task_id),
             "type": r.type,
             "offset_minutes": r.offset_minutes,
@@ -85,6 +88,7 @@ class ReminderSerializer(serializers.Serializer):
             "fired": r.fired,
             "fired_at": format_datetime(r.fired_at),
             "created_at": format_datetime(r.created_at),
+            "updated_at": format_datetime(r.updated_at),
         }
 
 

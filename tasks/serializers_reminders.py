@@ -11,26 +11,13 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import StrictSerializerMixin
 from tasks.models import ReminderMethod, ReminderType
-from tasks.serializers import ReminderSerializer as EmbeddedReminderSerializer
-
-
-class ReminderResourceSerializer(EmbeddedReminderSerializer):
-    """Reminder object (CONTRACT §6) plus `user_id` and `updated_at` (§0)."""
-
-    user_id = serializers.UUIDField()
-    updated_at = DateTimeField()
-
-    def to_representation(self, r: Any) -> dict[str, Any]:
-        data = super().to_representation(r)
-        data["user_id"] = str(r.user_id)
-        data["updated_at"] = format_datetime(r.updated_at)
-        return data
+from tasks.serializers import ReminderSerializer
 
 
 class ReminderEnvelopeSerializer(serializers.Serializer):
-    data = ReminderResourceSerializer()
+    data = ReminderSerializer()
 
 
 def _offset_field(**kwargs: Any) -> serializers.IntegerField:

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from tasks import views
+from tasks.views_recurring import TemplateViewSet
+from tasks.views_reminders import ReminderViewSet
 
 task_list = views.TaskViewSet.as_view({"get": "list", "post": "create"})
 task_detail = views.TaskViewSet.as_view(
@@ -10,6 +12,12 @@ task_force_complete = views.TaskViewSet.as_view({"post": "force_complete"})
 subtask_create = views.SubtaskViewSet.as_view({"post": "create"})
 subtask_reorder = views.SubtaskViewSet.as_view({"put": "reorder"})
 subtask_detail = views.SubtaskViewSet.as_view({"patch": "partial_update", "delete": "destroy"})
+template_list = TemplateViewSet.as_view({"get": "list", "post": "create"})
+template_detail = TemplateViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+template_generate = TemplateViewSet.as_view({"post": "generate"})
+reminder_create = ReminderViewSet.as_view({"post": "create"})
+reminder_list = ReminderViewSet.as_view({"get": "list"})
+reminder_detail = ReminderViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
 
 urlpatterns: list = [
     path("tasks", task_list, name="task-list"),
@@ -21,5 +29,10 @@ urlpatterns: list = [
     path("focus/start", views.FocusStartView.as_view(), name="focus-start"),
     path("focus/end", views.FocusEndView.as_view(), name="focus-end"),
     path("focus/active", views.FocusActiveView.as_view(), name="focus-active"),
+    path("templates", template_list, name="template-list"),
+    path("templates/<uuid:pk>", template_detail, name="template-detail"),
+    path("templates/<uuid:pk>/generate", template_generate, name="template-generate"),
+    path("tasks/<uuid:task_id>/reminders", reminder_create, name="reminder-create"),
+    path("reminders", reminder_list, name="reminder-list"),
+    path("reminders/<uuid:pk>", reminder_detail, name="reminder-detail"),
 ]
-urlpatterns += __import__("tasks.urls_recurring", fromlist=["urlpatterns"]).urlpatterns  # templates, reminders

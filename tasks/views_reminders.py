@@ -18,12 +18,12 @@ from tasks.models import Reminder
 from tasks.serializers_reminders import (
     ReminderCreateSerializer,
     ReminderEnvelopeSerializer,
-    ReminderResourceSerializer,
+    ReminderSerializer,
     ReminderUpdateSerializer,
 )
 from tasks.views_recurring import parse_bool_param
 
-_reminder = ReminderResourceSerializer()
+_reminder = ReminderSerializer()
 
 _WRITE_409 = OpenApiResponse(
     description="LIMIT_EXCEEDED: the task has MAX_REMINDERS_PER_TASK reminders; ARCHIVED: the task is archived."
@@ -47,7 +47,7 @@ def _parse_uuid_param(request: Request, name: str) -> uuid.UUID | None:
             OpenApiParameter("task_id", OpenApiTypes.UUID, description="Only this task's (403 for another user's)."),
             OpenApiParameter("fired", OpenApiTypes.BOOL, description="Only fired / pending reminders."),
         ],
-        responses={200: ReminderResourceSerializer(many=True)},
+        responses={200: ReminderSerializer(many=True)},
     ),
     create=extend_schema(
         summary="Add a reminder to a task",
@@ -64,7 +64,7 @@ def _parse_uuid_param(request: Request, name: str) -> uuid.UUID | None:
 )
 class ReminderViewSet(ApiGenericViewSet):
     queryset = Reminder.objects.none()
-    serializer_class = ReminderResourceSerializer
+    serializer_class = ReminderSerializer
     filter_backends: list[Any] = []
 
     def list(self, request: Request) -> Response:

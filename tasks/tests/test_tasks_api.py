@@ -243,6 +243,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
     assert data["reminders"] == [
         {
             "id": str(reminder.pk),
+            "user_id": str(task.user_id),
             "task_id": str(task.pk),
             "type": "before",
             "offset_minutes": -15,
@@ -251,6 +252,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
             "fired": False,
             "fired_at": None,
             "created_at": data["reminders"][0]["created_at"],
+            "updated_at": data["reminders"][0]["updated_at"],
         }
     ]
 
