@@ -38,22 +38,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule as RRule
 from dateutil.rrule import rrulestr
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from gamification.selectors import limits_for_user
-from perpetua.api.errors import Conflict, Forbidden, LimitExceeded, NotFound, ValidationFailed
+from perpetua.api.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from perpetua.jobs import enqueue_on_commit, job, retry_delay_seconds
 from recovery.services import activity_record
-from tasks import selectors as task_selectors
+from tasks import services as task_services
 from tasks.models import Priority, Task, TaskTemplate
 
 logger = logging.getLogger(__name__)
 
 RRULE_MAX_LENGTH = 500
-TITLE_MAX_LENGTH = 200
 ALLOWED_FREQS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ALLOWED_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"})
 MAX_INTERVAL = 1000
@@ -200,31 +198,17 @@ def _open_instances(template_id: Any) -> QuerySet[Task]:
 
 
 def _clean_fields(*, user: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Title, description, priority and duration follow the task rules (CONTRACT §3):
-    trimmed title of 1-200, the plan's description length, 1-720 minutes."""
+    """Title, description, priority and duration follow the task rules (CONTRACT §3),
+    checked by the same functions as POST /tasks."""
     cleaned: dict[str, Any] = {}
     if "title" in data:
-        title = data["title"].strip() if isinstance(data["title"], str) else ""
-        if not 1 <= len(title) <= TITLE_MAX_LENGTH:
-            raise _invalid("title", f"Must be 1 to {TITLE_MAX_LENGTH} characters after trimming.")
-        cleaned["title"] = title
+        cleaned["title"] = task_services.clean_title(data["title"])
     if "description" in data:
-        description = data["description"] or ""
-        limit = limits_for_user(user=user).max_description_length
-        if not isinstance(description, str) or len(description) > limit:
-            raise _invalid("description", f"Must be a string of at most {limit} characters on your plan.")
-        cleaned["description"] = description
+        cleaned["description"] = task_services.clean_description(data["description"], limits=limits_for_user(user=user))
     if "priority" in data:
-        if data["priority"] not in Priority.values:
-            raise _invalid("priority", f"Must be one of {', '.join(Priority.values)}.")
-        cleaned["priority"] = data["priority"]
+        cleaned["priority"] = task_services.clean_priority(data["priority"])
     if "estimated_duration" in data:
-        minutes = data["estimated_duration"]
-        if minutes is not None and (
-            isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 720
-        ):
-            raise _invalid("estimated_duration", "Must be 1 to 720 minutes.")
-        cleaned["estimated_duration"] = minutes
+        cleaned["estimated_duration"] = task_services.clean_estimated_duration(data["estimated_duration"])
     return cleaned
 
 
@@ -359,10 +343,7 @@ def _instance_create(*, template: TaskTemplate, due: dt.datetime, source: str) -
     """One instance with the template's fields, under the active-task limit (CONTRACT §3),
     race-safe as POST /tasks: the owner's row is locked while counting."""
     user = template.user
-    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
-    limit = limits_for_user(user=user).max_tasks
-    if task_selectors.task_count_active(user=user) >= limit:
-        raise LimitExceeded(f"You can have at most {limit} active tasks on your plan.", limit=limit)
+    task_services.check_active_task_room(user=user)
     task = Task.objects.create(
         user_id=template.user_id,
         template=template,

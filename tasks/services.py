@@ -87,7 +87,7 @@ def _invalid(field_name: str, message: str) -> ValidationFailed:
     return ValidationFailed(details=[{"field": field_name, "message": message}])
 
 
-def _clean_title(title: Any, *, field_name: str = "title") -> str:
+def clean_title(title: Any, *, field_name: str = "title") -> str:
     if not isinstance(title, str):
         raise _invalid(field_name, "Must be a string.")
     title = title.strip()
@@ -96,7 +96,7 @@ def _clean_title(title: Any, *, field_name: str = "title") -> str:
     return title
 
 
-def _clean_description(description: Any, *, limits: EffectiveLimits) -> str:
+def clean_description(description: Any, *, limits: EffectiveLimits) -> str:
     if description is None:
         return ""
     if not isinstance(description, str):
@@ -107,13 +107,13 @@ def _clean_description(description: Any, *, limits: EffectiveLimits) -> str:
     return description
 
 
-def _clean_priority(priority: Any) -> str:
+def clean_priority(priority: Any) -> str:
     if priority not in Priority.values:
         raise _invalid("priority", f"Must be one of {', '.join(Priority.values)}.")
     return priority
 
 
-def _clean_estimated_duration(minutes: Any) -> int | None:
+def clean_estimated_duration(minutes: Any) -> int | None:
     low, high = ESTIMATED_DURATION_RANGE
     if minutes is None:
         return None
@@ -139,7 +139,7 @@ def _lock_user(*, user: Any) -> None:
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
-def _check_active_task_room(*, user: Any, limits: EffectiveLimits | None = None) -> None:
+def check_active_task_room(*, user: Any, limits: EffectiveLimits | None = None) -> None:
     """Active tasks (not completed, not archived) < tier base + perks, else 409 (§3)."""
     _lock_user(user=user)
     limit = (limits or gamification_selectors.limits_for_user(user=user)).max_tasks
@@ -187,14 +187,14 @@ def task_create(
     """Create a task (CONTRACT §3): trimmed title, tier description limit, due date at
     most MAX_TASK_DUE_DAYS from now, and room under the active-task limit (race-safe)."""
     now = timezone.now()
-    title = _clean_title(title)
+    title = clean_title(title)
     limits = gamification_selectors.limits_for_user(user=user)
-    description = _clean_description(description, limits=limits)
-    priority = _clean_priority(priority)
+    description = clean_description(description, limits=limits)
+    priority = clean_priority(priority)
     due_date = _clean_due_date(due_date, created_at=now)
-    estimated_duration = _clean_estimated_duration(estimated_duration)
+    estimated_duration = clean_estimated_duration(estimated_duration)
     with transaction.atomic():
-        _check_active_task_room(user=user, limits=limits)
+        check_active_task_room(user=user, limits=limits)
         task = Task.objects.create(
             user=user,
             template=template,
@@ -264,17 +264,17 @@ def task_update(
 
         changes: dict[str, Any] = {}
         if "title" in data:
-            changes["title"] = _clean_title(data["title"])
+            changes["title"] = clean_title(data["title"])
         if "description" in data:
-            changes["description"] = _clean_description(
+            changes["description"] = clean_description(
                 data["description"], limits=gamification_selectors.limits_for_user(user=user)
             )
         if "priority" in data:
-            changes["priority"] = _clean_priority(data["priority"])
+            changes["priority"] = clean_priority(data["priority"])
         if "due_date" in data:
             changes["due_date"] = _clean_due_date(data["due_date"], created_at=task.created_at)
         if "estimated_duration" in data:
-            changes["estimated_duration"] = _clean_estimated_duration(data["estimated_duration"])
+            changes["estimated_duration"] = clean_estimated_duration(data["estimated_duration"])
         if "hidden" in data:
             changes["hidden"] = bool(data["hidden"])
 
@@ -295,7 +295,7 @@ def task_update(
         was_active = not task.completed and not task.archived
         will_be_active = not changes.get("completed", task.completed) and not changes.get("archived", task.archived)
         if will_be_active and not was_active:
-            _check_active_task_room(user=user)
+            check_active_task_room(user=user)
 
         counted_before = task.completion_counted
         due_changed = "due_date" in changes and changes["due_date"] != task.due_date
@@ -482,7 +482,7 @@ def task_restore(*, user: Any, payload: dict[str, Any]) -> Task:
     with transaction.atomic():
         task = _from_snapshot(Task, task_data)
         if not task.completed and not task.archived:
-            _check_active_task_room(user=user)
+            check_active_task_room(user=user)
         if Task.objects.filter(pk=task.pk).exists():
             raise Conflict("A task with this id exists already.")
         if task.template_id is not None and not TaskTemplate.objects.filter(pk=task.template_id, user=user).exists():
@@ -522,7 +522,7 @@ def subtask_create(*, user: Any, task_id: uuid.UUID | str, title: str, source: s
     """POST /tasks/{task_id}/subtasks (CONTRACT §4): appended at the next index, at most
     the tier's max_subtasks per task. The parent row is locked, so concurrent creates
     can neither exceed the limit nor share an index."""
-    title = _clean_title(title)
+    title = clean_title(title)
     if source not in Source.values:
         raise ValueError(f"unknown subtask source {source!r}")
     with transaction.atomic():
@@ -545,7 +545,7 @@ def subtask_create_many(
 ) -> list[Subtask]:
     """Several subtasks at once (AI confirm-action `create_subtasks`), all or nothing,
     under the same limit as `subtask_create`."""
-    cleaned = [_clean_title(title, field_name=f"subtasks[{i}].title") for i, title in enumerate(titles)]
+    cleaned = [clean_title(title, field_name=f"subtasks[{i}].title") for i, title in enumerate(titles)]
     with transaction.atomic():
         task = selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
         _ensure_not_archived(task)
@@ -587,7 +587,7 @@ def subtask_update(
         now = timezone.now()
         update_fields = ["updated_at"]
         if "title" in data:
-            subtask.title = _clean_title(data["title"])
+            subtask.title = clean_title(data["title"])
             update_fields.append("title")
         completing = data.get("completed") is True and not subtask.completed
         reopening = data.get("completed") is False and subtask.completed
