@@ -36,3 +36,31 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+ENDPOINT_MAX_LENGTH = 2000
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (CONTRACT §13), as `PushSubscription.toJSON()` gives it.
+
+    The endpoint is globally unique: it names one browser profile's push channel, so when
+    another user signs in on that browser and subscribes again, the row moves to them (the
+    previous user must not keep receiving pushes on a browser they left).
+    `updated_at` is the last time the browser (re)registered it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.CharField(max_length=ENDPOINT_MAX_LENGTH, unique=True)
+    p256dh = models.CharField(max_length=100, help_text="The browser's P-256 public key (base64url, 65 bytes).")
+    auth = models.CharField(max_length=40, help_text="The browser's auth secret (base64url, 16 bytes).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="push_subscription_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.endpoint[:60]}"

@@ -9,13 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import BODY_MAX_LENGTH, TITLE_MAX_LENGTH, Notification, NotificationType
+from notifications.push import push_enqueue_for_notification
 from notifications.selectors import notification_get_for_user
 
 
 def notification_create(
     *, user: Any, type: str, title: str, body: str = "", action_url: str | None = None, push: bool = False
 ) -> Notification:
-    """Create an in-app notification; with `push=True` also send Web Push after commit (issue 4).
+    """Create an in-app notification; with `push=True` also a Web Push to each of the user's
+    browsers, sent by the worker after commit (notifications.push). The push outcome never
+    affects the caller.
 
     Title and body are truncated to the contract's limits (100 / 500) rather than
     rejected: callers are internal (reminders, achievements, billing).
@@ -30,9 +33,8 @@ def notification_create(
         action_url=action_url or None,
     )
     if push:
-        # Web Push (issue 4): register the send with transaction.on_commit(...) here so a
-        # rolled-back write never pushes. Until then `push` is accepted and ignored.
-        pass
+        # Sent by the job queue after commit (never inside the request; a rollback sends nothing).
+        push_enqueue_for_notification(notification)
     return notification
 
 

@@ -9,12 +9,21 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications import selectors, services
+from notifications import providers, push, selectors, services
 from notifications.models import Notification
-from notifications.serializers import MarkedCountSerializer, NotificationListQuerySerializer, NotificationSerializer
+from notifications.serializers import (
+    MarkedCountSerializer,
+    NotificationListQuerySerializer,
+    NotificationSerializer,
+    PushSubscriptionInputSerializer,
+    PushSubscriptionRemoveSerializer,
+    PushSubscriptionSerializer,
+    VapidPublicKeySerializer,
+)
 from perpetua.api.pagination import OffsetPagination
 from perpetua.api.responses import envelope
-from perpetua.api.views import ApiGenericViewSet
+from perpetua.api.schema import AutoSchema
+from perpetua.api.views import ApiGenericViewSet, ApiView
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -95,3 +104,82 @@ class NotificationViewSet(ApiGenericViewSet):
     def destroy(self, request: Request, id: uuid.UUID) -> Response:
         services.notification_delete(user=request.user, notification_id=id)
         return Response(status=204)
+
+
+class _RequestBodyOnDeleteSchema(AutoSchema):
+    """drf-spectacular documents request bodies only for POST/PUT/PATCH; this view's DELETE
+    takes one (`{endpoint}`, what the browser's subscription gives), so describe it too."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
+_SUBSCRIPTION_RESPONSE = inline_serializer(
+    name="PushSubscriptionResponse", fields={"data": PushSubscriptionSerializer()}
+)
+
+
+class PushSubscriptionView(ApiView):
+    """The signed-in user's browser Web Push subscriptions (CONTRACT §13)."""
+
+    schema = _RequestBodyOnDeleteSchema()
+
+    @extend_schema(
+        operation_id="notifications_push_subscription_create",
+        summary="Register this browser's Web Push subscription",
+        description=(
+            "Send `PushSubscription.toJSON()` as is. 201 when stored, 200 when the caller already "
+            "had this endpoint (its keys are refreshed). An endpoint held by another user moves to "
+            "the caller (same browser, new sign-in). At most PUSH_MAX_SUBSCRIPTIONS_PER_USER are "
+            "kept per user; the least recently registered is dropped."
+        ),
+        request=PushSubscriptionInputSerializer,
+        responses={
+            201: _SUBSCRIPTION_RESPONSE,
+            200: _SUBSCRIPTION_RESPONSE,
+            400: _error("VALIDATION_ERROR: endpoint not an http(s) URL, keys not base64url of 65 / 16 bytes."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PushSubscriptionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription, created = push.push_subscription_register(
+            user=request.user, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"]
+        )
+        return envelope(PushSubscriptionSerializer(subscription).data, status=201 if created else 200)
+
+    @extend_schema(
+        operation_id="notifications_push_subscription_delete",
+        summary="Remove this browser's Web Push subscription",
+        description="Idempotent: 204 whether or not the caller had this endpoint; never touches another user's.",
+        request=PushSubscriptionRemoveSerializer,
+        responses={
+            204: OpenApiResponse(description="Removed (or there was nothing to remove)."),
+            400: _error("VALIDATION_ERROR: endpoint missing."),
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = PushSubscriptionRemoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        push.push_subscription_remove(user=request.user, endpoint=serializer.validated_data["endpoint"])
+        return Response(status=204)
+
+
+class VapidPublicKeyView(ApiView):
+    """What the SPA needs to subscribe: the server's VAPID public key."""
+
+    @extend_schema(
+        operation_id="notifications_push_vapid_public_key",
+        summary="The VAPID public key (applicationServerKey) for pushManager.subscribe",
+        description="`public_key` is null when Web Push is not configured: the SPA hides the push option.",
+        responses={200: inline_serializer(name="VapidPublicKeyResponse", fields={"data": VapidPublicKeySerializer()})},
+    )
+    def get(self, request: Request) -> Response:
+        return envelope({"public_key": providers.vapid_public_key()})
