@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -63,4 +64,5 @@ class PushSubscription(models.Model):
         indexes = [models.Index(fields=["user", "-updated_at"], name="push_subscription_user")]
 
     def __str__(self) -> str:
-        return f"{self.user_id}: {self.endpoint[:60]}"
+        parts = urlsplit(self.endpoint)  # the path is the subscription's secret: not displayed
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
