@@ -146,6 +146,9 @@ def push_send(notification_id: str, subscription_id: str) -> str:
         PushSubscription.objects.filter(pk=subscription.pk).delete()
         logger.info("push subscription %s deleted: %s", subscription.pk, exc)
         return "gone"
+    except providers.PushTemporaryFailure as exc:
+        logger.info("push to subscription %s failed for now (%s); the job retries with backoff", subscription.pk, exc)
+        raise
     except providers.PushRejected as exc:
         logger.warning("push to subscription %s dropped: %s", subscription.pk, exc)
         return "rejected"
