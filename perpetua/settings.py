@@ -88,7 +88,8 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite embedded default, PostgreSQL (pooled) in production and tests ---
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
     if env.bool("DATABASE_POOL", default=True):
@@ -98,6 +99,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
             "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
         }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default: SQLite ignores the deferrable unique constraint of subtask order.
+    _SQLITE_SILENCED = ["models.W038"]
+else:
+    _SQLITE_SILENCED = []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -106,12 +112,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    SILENCED_SYSTEM_CHECKS: list[str] = []
+    SILENCED_SYSTEM_CHECKS: list[str] = [*_SQLITE_SILENCED]
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perpetua"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # django-ratelimit wants a shared cache; local memory is only the embedded default.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001", *_SQLITE_SILENCED]
 
 # --- Job queue (django-tasks with its database backend) ------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -230,6 +236,8 @@ VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="", multiline=True)
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@perpetua.local")
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
 PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
+# Browsers per user that receive pushes; registering one more drops the least recently registered.
+PUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("PUSH_MAX_SUBSCRIPTIONS_PER_USER", default=10)
 
 # --- Rate limits (per minute; 0 disables) and operations ---------------------------
 RATE_LIMIT_GENERAL = env.int("RATE_LIMIT_GENERAL", default=100)
