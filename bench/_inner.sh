@@ -2,8 +2,7 @@
 set -euo pipefail
 PROCS="${PROCS:-2}"; DURATION="${DURATION:-20}"; CONNS="${CONNS:-32}"; BASE_PORT="${BASE_PORT:-8400}"
 export DEBUG=false SECRET_KEY=bench-secret LOG_LEVEL=WARNING ALLOWED_HOSTS='*' \
-  RATE_LIMIT_GENERAL=0 RATE_LIMIT_AI=0 RATE_LIMIT_AUTH=0 DATABASE_POOL_MAX_SIZE=8 \
-  JWT_DEV_KEY_FILE="$(mktemp -u /tmp/bench-jwt.XXXX).pem" DEBUG_KEYS=1
+  RATE_LIMIT_GENERAL=0 RATE_LIMIT_AI=0 RATE_LIMIT_AUTH=0 DATABASE_POOL_MAX_SIZE=8 PRO_MAX_TASKS=1000000
 # A fixed signing key shared by every process.
 export JWT_PRIVATE_KEY="$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null)"
 export JWT_PUBLIC_KEY="$(printf '%s' "$JWT_PRIVATE_KEY" | openssl rsa -pubout 2>/dev/null)"
@@ -28,10 +27,12 @@ export TOKEN TASK_ID
 run() {  # name, lua script, path
   local name=$1 script=$2 path=$3 per=$((CONNS / PROCS)) total=0
   [ "$per" -ge 1 ] || per=1
+  local wrks=()
   for i in $(seq 0 $((PROCS-1))); do
     wrk -t1 -c"$per" -d"${DURATION}s" -s "bench/$script" "http://127.0.0.1:$((BASE_PORT+i))$path" >"/tmp/bench-$name-$i.txt" 2>&1 &
+    wrks+=($!)
   done
-  wait $(jobs -p | grep -v -F -x -e "${pids[@]}" || true) 2>/dev/null || true
+  wait "${wrks[@]}"
   rps=$(cat /tmp/bench-"$name"-*.txt | awk '/Requests\/sec/ {s+=$2} END {printf "%.0f", s}')
   lat=$(awk '/Latency/ {print $2; exit}' "/tmp/bench-$name-0.txt")
   non2xx=$(cat /tmp/bench-"$name"-*.txt | awk '/Non-2xx/ {s+=$NF} END {print s+0}')

@@ -1,22 +1,22 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels (daphne serves both)."""
+"""ASGI entry point served by daphne: HTTP through Django, WebSocket through Channels."""
 
 import os
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perpetua.settings")
-# Admin and Swagger UI assets are served by the same daphne process (only /static/ paths).
-django_asgi_app = ASGIStaticFilesHandler(get_asgi_application())
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from ai.routing import websocket_urlpatterns  # noqa: E402
+from perpetua.asgi_http import DjangoHTTPApp  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Admin and Swagger UI assets (/static/) are served by the same process.
+        "http": DjangoHTTPApp(),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -99,11 +99,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
             "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
         }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default: SQLite ignores the deferrable unique constraint of subtask order.
-    _SQLITE_SILENCED = ["models.W038"]
-else:
-    _SQLITE_SILENCED = []
+# The embedded default: SQLite ignores the deferrable unique constraint of subtask order.
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+_SQLITE_SILENCED = ["models.W038"] if _SQLITE else []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -134,6 +132,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Threads per server process running Django requests (see perpetua/asgi_http.py).
+HTTP_THREADS = env.int("HTTP_THREADS", default=8)
 
 # --- Request size ------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)

@@ -25,6 +25,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$tmp/data" -l "$tmp/postgres.log" -w -o \
   "-h 127.0.0.1 -p $port -k $tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
   start >/dev/null || { cat "$tmp/postgres.log"; exit 1; }
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres perpetua
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/perpetua"
 set +e
 "$@"
