@@ -44,11 +44,12 @@ def pro_user(make_user):
 
 @pytest.fixture
 def client_for():
-    """An APIClient authenticated as `user` (switches to a real access token with the accounts work)."""
+    """An APIClient authenticated as `user` with a real RS256 access token."""
+    from accounts.tokens import access_token_for
 
     def _client(user) -> APIClient:
         client = APIClient()
-        client.force_authenticate(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user=user)}")
         return client
 
     return _client

@@ -222,7 +222,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
         offset_minutes=-15,
         scheduled_at=timezone.now() + timedelta(hours=1),
     )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1 + 3):  # token user + task, subtasks, reminders
         response = api.get(f"/api/v1/tasks/{task.pk}")
     assert response.status_code == 200
     data = response.json()["data"]
