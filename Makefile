@@ -6,7 +6,7 @@ install:
 	@scripts/bootstrap.sh
 
 run: install
-	@DEBUG=$${DEBUG:-true} scripts/run.sh
+	@scripts/run.sh
 
 test: install
 	@scripts/with-postgres.sh .venv/bin/pytest $(PYTEST_ARGS)

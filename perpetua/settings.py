@@ -12,7 +12,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local `.env` (created by `make run`) configures development; the test suite ignores it.
+if (BASE_DIR / ".env").is_file() and "pytest" not in sys.modules:
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Django basics -------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)

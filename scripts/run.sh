@@ -2,6 +2,11 @@
 # Migrate the configured database and serve HTTP + WebSocket with daphne on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f .env ]; then
+  # Local development settings shared by the server and manage.py commands (issue_token, ...).
+  printf '# Local development (created by `make run`; see .env.example for every variable)\nDEBUG=true\n' > .env
+  echo "Created .env with DEBUG=true for local development."
+fi
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 .venv/bin/python manage.py migrate --noinput -v0
