@@ -22,13 +22,8 @@ from notifications.serializers import (
 )
 from perpetua.api.pagination import OffsetPagination
 from perpetua.api.responses import envelope
-from perpetua.api.schema import AutoSchema
+from perpetua.api.schema import AutoSchema, error_response
 from perpetua.api.views import ApiGenericViewSet, ApiView
-
-
-def _error(description: str) -> OpenApiResponse:
-    """An error response in the contract's shape (the `Error` component of perpetua.api.schema)."""
-    return OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description=description)
 
 
 class NotificationPagination(OffsetPagination):
@@ -42,8 +37,8 @@ class NotificationPagination(OffsetPagination):
 
 
 _OWNED = {
-    403: _error("FORBIDDEN: the notification belongs to another user."),
-    404: _error("NOT_FOUND: no such notification."),
+    403: error_response("FORBIDDEN: the notification belongs to another user."),
+    404: error_response("NOT_FOUND: no such notification."),
 }
 
 
@@ -60,7 +55,7 @@ class NotificationViewSet(ApiGenericViewSet):
         parameters=[NotificationListQuerySerializer],
         responses={
             200: NotificationSerializer(many=True),
-            400: _error("VALIDATION_ERROR: bad unread_only, offset or limit."),
+            400: error_response("VALIDATION_ERROR: bad unread_only, offset or limit."),
         },
     )
     def list(self, request: Request) -> Response:
@@ -143,7 +138,7 @@ class PushSubscriptionView(ApiView):
         responses={
             201: _SUBSCRIPTION_RESPONSE,
             200: _SUBSCRIPTION_RESPONSE,
-            400: _error("VALIDATION_ERROR: endpoint not an http(s) URL, keys not base64url of 65 / 16 bytes."),
+            400: error_response("VALIDATION_ERROR: endpoint not an http(s) URL, keys not base64url of 65 / 16 bytes."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -162,7 +157,7 @@ class PushSubscriptionView(ApiView):
         request=PushSubscriptionRemoveSerializer,
         responses={
             204: OpenApiResponse(description="Removed (or there was nothing to remove)."),
-            400: _error("VALIDATION_ERROR: endpoint missing."),
+            400: error_response("VALIDATION_ERROR: endpoint missing."),
         },
     )
     def delete(self, request: Request) -> Response:

@@ -11,15 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from perpetua.api.responses import envelope
+from perpetua.api.schema import error_response
 from perpetua.api.views import ApiGenericViewSet
 from recovery import selectors, services
 from recovery.models import ActivityEntry, Tombstone
 from recovery.serializers import ActivityEntrySerializer, ActivityQuerySerializer, TombstoneSerializer
-
-
-def _error(description: str) -> OpenApiResponse:
-    """An error response in the contract's shape (the `Error` component of perpetua.api.schema)."""
-    return OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description=description)
 
 
 def _task_detail_serializer() -> type[serializers.Serializer] | None:
@@ -70,9 +66,9 @@ _RECOVER_SCHEMA = extend_schema(
             _restored_response_schema(),
             description="The restored task (with subtasks and reminders) or note, with its original id.",
         ),
-        403: _error("FORBIDDEN: the tombstone belongs to another user."),
-        404: _error("NOT_FOUND: no such tombstone, or it expired."),
-        409: _error("CONFLICT: the original id is taken, or the type is not recoverable."),
+        403: error_response("FORBIDDEN: the tombstone belongs to another user."),
+        404: error_response("NOT_FOUND: no such tombstone, or it expired."),
+        409: error_response("CONFLICT: the original id is taken, or the type is not recoverable."),
     },
 )
 
@@ -122,8 +118,8 @@ class ActivityViewSet(ApiGenericViewSet):
         parameters=[ActivityQuerySerializer],
         responses={
             200: ActivityEntrySerializer(many=True),
-            400: _error("VALIDATION_ERROR: bad entity_id, entity_type, offset or limit."),
-            403: _error("FORBIDDEN: entity_id is another user's entity."),
+            400: error_response("VALIDATION_ERROR: bad entity_id, entity_type, offset or limit."),
+            403: error_response("FORBIDDEN: entity_id is another user's entity."),
         },
     )
     def list(self, request: Request) -> Response:

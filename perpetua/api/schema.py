@@ -20,7 +20,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 _PRIVATE_KEY = "x-perpetua-error-statuses"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -157,4 +157,13 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for status_code in statuses:
                 name = _ERROR_RESPONSES[status_code][0]
                 operation["responses"].setdefault(str(status_code), {"$ref": f"#/components/responses/{name}"})
+            for status_code, response in operation["responses"].items():
+                # An error an endpoint documents itself (description only) has the same shape.
+                if status_code[0] in "45" and "$ref" not in response and "content" not in response:
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     return result
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An endpoint-specific description of an error response; its body is the `Error` shape."""
+    return OpenApiResponse(description=description)
