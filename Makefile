@@ -9,6 +9,7 @@ run: install
 	@scripts/run.sh
 
 test: install
+	@scripts/ensure-redis.sh
 	@scripts/with-postgres.sh .venv/bin/pytest $(PYTEST_ARGS)
 
 lint: install
