@@ -161,8 +161,11 @@ class TaskFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
+    @staticmethod
+    def apply_defaults(queryset: QuerySet, *, include_hidden: bool = False) -> QuerySet:
+        """What holds when a filter is absent: hidden tasks are left out (CONTRACT §3)."""
+        return queryset if include_hidden else queryset.filter(hidden=False)
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
-        if not self.form.cleaned_data.get("hidden"):
-            queryset = queryset.filter(hidden=False)
-        return queryset
+        return self.apply_defaults(queryset, include_hidden=bool(self.form.cleaned_data.get("hidden")))
