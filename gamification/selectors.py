@@ -13,12 +13,12 @@ this rule always agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from gamification.models import AchievementDefinition, Category, PerkType, UserAchievement, UserProgress
@@ -80,21 +80,28 @@ def _tier_base(*, is_pro: bool) -> EffectiveLimits:
     )
 
 
+@functools.cache
+def _perk_rows() -> QuerySet:
+    """(perk_type, perk_value) of unlocked perks; built once, cloned per call (hot path of
+    every limit check)."""
+    return UserAchievement.objects.filter(definition__perk_type__isnull=False).values_list(
+        "definition__perk_type", "definition__perk_value"
+    )
+
+
 def perks_for_user(*, user: Any) -> Perks:
-    """The sums of every perk the user unlocked, in one query.
+    """The sums of every perk the user unlocked, in one query (a handful of rows).
 
     Unlocks are permanent: perks of definitions deactivated since still count.
     """
-
-    def _sum(perk_type: str) -> Coalesce:
-        return Coalesce(Sum("definition__perk_value", filter=Q(definition__perk_type=perk_type)), 0)
-
-    totals = UserAchievement.objects.filter(user_id=user.pk, definition__perk_type__isnull=False).aggregate(
-        max_tasks=_sum(PerkType.MAX_TASKS),
-        max_notes=_sum(PerkType.MAX_NOTES),
-        daily_credits=_sum(PerkType.DAILY_CREDITS),
+    totals = {PerkType.MAX_TASKS: 0, PerkType.MAX_NOTES: 0, PerkType.DAILY_CREDITS: 0}
+    for perk_type, value in _perk_rows().filter(user_id=user.pk):
+        totals[perk_type] = totals.get(perk_type, 0) + value
+    return Perks(
+        max_tasks=totals[PerkType.MAX_TASKS],
+        max_notes=totals[PerkType.MAX_NOTES],
+        daily_credits=totals[PerkType.DAILY_CREDITS],
     )
-    return Perks(**totals)
 
 
 def limits_for_user(*, user: Any) -> EffectiveLimits:
