@@ -39,9 +39,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
-from rest_framework.response import Response
 
 from perpetua.api.errors import Conflict, ValidationFailed
 
@@ -56,7 +56,7 @@ _META_KEY = "HTTP_IDEMPOTENCY_KEY"
 class IdempotentReplay(Exception):  # control flow, not an error
     """Raised from `initial()` to short-circuit the view with a stored response."""
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: HttpResponse) -> None:
         super().__init__("idempotent replay")
         self.response = response
 
@@ -115,7 +115,7 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
             pass
         existing = (
             IdempotencyKey.objects.filter(user_id=user_id, key=key)
-            .only("fingerprint", "state", "status_code", "response_body", "replayable", "created_at")
+            .only("fingerprint", "state", "status_code", "response_content", "content_type", "replayable", "created_at")
             .first()
         )
         if existing is None:
@@ -129,9 +129,11 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
             raise Conflict("A request with this Idempotency-Key is still being processed.")
         if not existing.replayable:
             raise Conflict("A request with this Idempotency-Key already completed; its response cannot be replayed.")
-        raise IdempotentReplay(
-            Response(existing.response_body, status=existing.status_code, headers={REPLAYED_HEADER: "true"})
+        replay = HttpResponse(
+            bytes(existing.response_content or b""), status=existing.status_code, content_type=existing.content_type
         )
+        replay[REPLAYED_HEADER] = "true"
+        raise IdempotentReplay(replay)
     raise Conflict("A request with this Idempotency-Key is still being processed.")
 
 
@@ -143,11 +145,14 @@ def idempotency_complete(record_id: int, response: Any) -> None:
     try:
         if response is None or response.status_code >= 500:
             rows.delete()
-        elif isinstance(response, Response) and not getattr(response, "streaming", False):
+        elif not getattr(response, "streaming", False):
+            if not getattr(response, "is_rendered", True):
+                response.render()  # what the client gets; Django will not render it twice
             rows.update(
                 state=IdempotencyKey.State.COMPLETE,
                 status_code=response.status_code,
-                response_body=response.data,
+                response_content=response.content,
+                content_type=response.get("Content-Type", ""),
                 replayable=True,
             )
         else:  # streamed (e.g. text/event-stream): done, but nothing to replay

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from rest_framework.utils.encoders import JSONEncoder
 
 
 class IdempotencyKey(models.Model):
     """One `Idempotency-Key` a user sent on an unsafe request (CONTRACT §0, Idempotency).
 
     Inserted `in_flight` before the view runs (the unique constraint turns a concurrent
-    duplicate into a 409), completed with the response's status and body afterwards.
+    duplicate into a 409), completed with the response's status, content type and
+    rendered body afterwards.
     Rows older than `IDEMPOTENCY_TTL_HOURS` are ignored and purged daily.
     """
 
@@ -25,7 +25,10 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, full path and raw body")
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=JSONEncoder)
+    # The response exactly as first sent (rendered bytes): replays are byte-identical and any
+    # text the JSON renderer could write can be stored (jsonb refuses \u0000).
+    response_content = models.BinaryField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
     replayable = models.BooleanField(
         default=True, help_text="False when the first response was streamed and cannot be replayed"
     )

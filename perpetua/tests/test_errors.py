@@ -111,3 +111,12 @@ def test_cors_preflight(anon_client, settings):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "idempotency-key" in response["Access-Control-Allow-Headers"]
+
+
+def test_unpaired_surrogate_escape_anywhere_in_the_body_is_a_400(api):
+    for body in ('{"\\udc00": 1}', '{"title": ["x", {"y": "\\ud800"}]}'):
+        response = api.generic("POST", "/api/v1/echo", body, content_type="application/json")
+        error = assert_error(response, 400, "VALIDATION_ERROR")
+        assert "surrogate" in error["message"]
+    paired = api.generic("POST", "/api/v1/echo", '{"title": "\\ud83d\\ude00"}', content_type="application/json")
+    assert paired.status_code == 201

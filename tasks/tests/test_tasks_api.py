@@ -531,3 +531,25 @@ def test_reopen_and_archive_together_needs_no_room(api, user, make_task):
     response = patch(api, done.pk, {"version": 1, "completed": False, "archived": True})
     assert response.status_code == 200
     assert response.json()["data"]["completed"] is False and response.json()["data"]["archived"] is True
+
+
+def test_options_describes_an_endpoint_without_looking_up_objects(api):
+    response = api.options(f"/api/v1/tasks/{uuid.uuid4()}/subtasks/reorder")
+    assert response.status_code == 200
+    assert "PUT" in response["Allow"]
+    assert "actions" not in response.json()
+
+
+def test_an_error_echoing_a_nul_character_is_stored_and_replayed_byte_for_byte(api):
+    # The unknown field's name carries \u0000, which jsonb refuses: keys store rendered bytes.
+    from perpetua.api.models import IdempotencyKey
+
+    headers = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    body = '{"title": "ok", "a\\u0000b": 1}'
+    first = api.generic("POST", "/api/v1/tasks", body, content_type="application/json", **headers)
+    second = api.generic("POST", "/api/v1/tasks", body, content_type="application/json", **headers)
+    assert first.status_code == second.status_code == 400
+    assert first.json()["error"]["details"] == [{"field": "a\x00b", "message": "Unknown field."}]
+    assert second["Idempotent-Replayed"] == "true"
+    assert second.content == first.content
+    assert IdempotencyKey.objects.get().state == IdempotencyKey.State.COMPLETE
