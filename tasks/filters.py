@@ -82,8 +82,11 @@ class DateTimeOrDateField(forms.Field):
         if parsed is None:
             raise forms.ValidationError("Must be an ISO-8601 date or datetime.", code="invalid")
         if timezone.is_naive(parsed):
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed
+            return parsed.replace(tzinfo=dt.UTC)
+        try:  # normalized: PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date out of range.", code="invalid") from None
 
 
 class DateTimeOrDateFilter(django_filters.Filter):

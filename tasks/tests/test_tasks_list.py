@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import timedelta
 
@@ -102,6 +103,9 @@ def test_due_before_and_due_after_are_inclusive(api, make_task):
     # Offsets and bare dates are accepted too.
     assert set(titles(listing(api, due_after=base.isoformat()))) == {"d1", "d2", "d3"}
     assert set(titles(listing(api, due_before=(base + timedelta(days=3)).date().isoformat()))) == {"d1", "d2", "d3"}
+    # An offset PostgreSQL would refuse (Python allows up to ±23:59) is normalized to UTC.
+    far = (base - timedelta(days=1)).astimezone(dt.timezone(-timedelta(hours=18, minutes=14)))
+    assert set(titles(listing(api, due_after=far.isoformat()))) == {"d1", "d2", "d3"}
 
 
 def test_template_id_filter(api, user, make_task):
@@ -166,6 +170,7 @@ def test_ordering_by_timestamps(api, make_task):
         ({"priority": "urgent"}, "priority"),
         ({"due_before": "next week"}, "due_before"),
         ({"due_after": "2026-13-45"}, "due_after"),
+        ({"due_after": "9999-12-31T23:00:00-18:14"}, "due_after"),  # past year 9999 in UTC
         ({"template_id": "not-a-uuid"}, "template_id"),
         ({"ordering": "color"}, "ordering"),
         ({"ordering": "-title,password"}, "ordering"),
