@@ -7,7 +7,7 @@ Rules enforced here (decisions written down in the README):
 
 * `rrule` is ONE RRULE (an optional `RRULE:` prefix is accepted and dropped; DTSTART,
   RDATE, EXDATE or several lines are refused), parsed by python-dateutil; its errors
-  are 400 VALIDATION_ERROR with the parser's message on field `rrule`. FREQ is HOURLY
+  are 400 VALIDATION_ERROR with the parser's message on field `rrule`. FREQ is DAILY
   or coarser, BYHOUR/BYMINUTE/BYSECOND/BYYEARDAY/BYWEEKNO are refused (the time of day
   comes from `dtstart`), and rules that can never occur (BYMONTH=2;BYMONTHDAY=30,
   INTERVAL=0, ...) are refused up front: dateutil would otherwise search until the
@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule as RRule
 from dateutil.rrule import rrulestr
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -52,7 +53,7 @@ from tasks.models import Priority, Task, TaskTemplate
 logger = logging.getLogger(__name__)
 
 RRULE_MAX_LENGTH = 500
-ALLOWED_FREQS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+ALLOWED_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ALLOWED_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"})
 MAX_INTERVAL = 1000
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # leap year: Feb 29 exists
@@ -138,6 +139,8 @@ def rrule_build(*, rrule: str, dtstart: dt.datetime, tz: dt.tzinfo = dt.UTC) -> 
         raise _rrule_error("Only a single RRULE is supported (no DTSTART, RDATE, EXDATE, EXRULE or further lines).")
     try:
         rule = rrulestr(text, dtstart=dtstart.astimezone(tz).replace(microsecond=0))
+    except OverflowError:
+        raise _invalid("dtstart", "Out of range.") from None
     except ValueError as exc:
         raise _rrule_error(str(exc) or "Invalid RRULE.") from None
     except TypeError:  # dateutil's way of saying FREQ is missing
@@ -218,6 +221,17 @@ def _clean_dtstart(value: Any) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
+def _check_anchor_age(*, rrule: str, dtstart: dt.datetime) -> None:
+    """Every next-occurrence search walks the rule from its anchor: without COUNT to end
+    it, an anchor older than TEMPLATE_DTSTART_MAX_DAYS would make each one a long loop."""
+    if "COUNT=" in rrule_normalize(rrule):
+        return
+    if dtstart < timezone.now() - dt.timedelta(days=settings.TEMPLATE_DTSTART_MAX_DAYS):
+        raise _invalid(
+            "dtstart", f"Must be at most {settings.TEMPLATE_DTSTART_MAX_DAYS} days in the past (or the rule has COUNT)."
+        )
+
+
 def _schedule_from_now(template: TaskTemplate, rule: RRule, *, after_open_instance: bool = True) -> None:
     """next_due = first occurrence after now, or after the open instance's due date when
     that is later; none → deactivated (CONTRACT §5)."""
@@ -254,6 +268,7 @@ def template_create(
     fields = _clean_fields(user=user, data=data)
     anchor = _clean_dtstart(dtstart) if dtstart is not None else timezone.now().replace(microsecond=0)
     rule = rrule_build(rrule=rrule, dtstart=anchor, tz=_user_tz(user))
+    _check_anchor_age(rrule=rrule, dtstart=anchor)
     template = TaskTemplate(user=user, rrule=rrule_normalize(rrule), dtstart=anchor, active=True, **fields)
     _schedule_from_now(template, rule, after_open_instance=False)
     with transaction.atomic():
@@ -291,6 +306,8 @@ def template_update(
         paused = not template.active and template.next_due is not None
         if "rrule" in changes or "dtstart" in changes or data.get("active") is True:
             rule = _template_rule(template)  # 400 on a bad rule
+            if "rrule" in changes or "dtstart" in changes:
+                _check_anchor_age(rrule=template.rrule, dtstart=template.dtstart)
             template.active = True
             _schedule_from_now(template, rule)
             if data.get("active") is True and not template.active:
@@ -452,14 +469,26 @@ def template_after_instance_completed(*, task: Task) -> None:
         )
 
 
+def ensure_recurrence_editable(*, task: Task) -> None:
+    """Recurrence is edited from an open instance not yet due (CONTRACT §5): a task that
+    is not an instance → 400; a completed or past instance → 409. Judged on the task as
+    it was before the PATCH that carries the edit."""
+    if task.template_id is None:
+        raise _rrule_error("This task is not an instance of a recurring template.")
+    if task.completed:
+        raise Conflict("The recurrence of a completed instance cannot be edited.")
+    if task.due_date is not None and task.due_date < timezone.now():
+        raise Conflict("The recurrence of a past instance cannot be edited.")
+
+
 def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str) -> None:
     """PATCH /tasks/{id} with `rrule` + `scope` (CONTRACT §5), inside the task's update.
 
     * `scope: "template"`: only the template's rule changes (and its `next_due`);
     * `scope: "future"`: the rule changes AND every open instance not yet due (this one
       included) moves to the new rule's next occurrence; their relative reminders follow.
-    A completed instance or one whose due date has passed → 409 CONFLICT; a bad rule →
-    400. `task.version` is bumped by the caller's update; other moved instances get +1.
+    The caller checked `ensure_recurrence_editable` on the task before its update; a bad
+    rule → 400. `task.version` is bumped by the caller's update; other moved instances get +1.
     """
     from tasks import reminders  # reminders do not import us
 
@@ -468,10 +497,6 @@ def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str
     if task.template_id is None:
         raise _rrule_error("This task is not an instance of a recurring template.")
     now = timezone.now()
-    if task.completed:
-        raise Conflict("The recurrence of a completed instance cannot be edited.")
-    if task.due_date is not None and task.due_date < now:
-        raise Conflict("The recurrence of a past instance cannot be edited.")
     with transaction.atomic():
         moved: list[Task] = []
         if scope == "future":

@@ -87,7 +87,10 @@ def reminder_get_for_user(*, user: Any, reminder_id: uuid.UUID | str) -> Reminde
 def relative_scheduled_at(*, due_date: dt.datetime, type: str, offset_minutes: int) -> dt.datetime:
     """due ∓ |offset|: the sign the client sent does not matter, the type does (§6)."""
     delta = dt.timedelta(minutes=abs(offset_minutes))
-    return due_date - delta if type == ReminderType.BEFORE else due_date + delta
+    try:
+        return due_date - delta if type == ReminderType.BEFORE else due_date + delta
+    except OverflowError:
+        raise _invalid("offset_minutes", "The reminder time would fall outside the supported date range.") from None
 
 
 def _resolve_schedule(

@@ -151,16 +151,20 @@ def check_active_task_room(*, user: Any, limits: EffectiveLimits | None = None) 
 
 
 def _after_completion(*, user: Any, task: Task, counted_before: bool) -> CompletionProgress:
-    """Progress for a genuine first completion, then the recurring hook (CONTRACT §5, §11)."""
-    if counted_before:
-        progress = CompletionProgress(streak=gamification_selectors.streak_for_user(user=user))
-    else:
-        progress = gamification_services.progress_record_completion(user=user, task=task)
+    """A completion's consequences, in lock order (task → session → template/user →
+    progress): a focus session still running on the task ends (its time counts toward
+    the focus completion, §11), the recurring template creates the next instance (§5),
+    then progress is recorded for a genuine first completion (§11)."""
+    session = FocusSession.objects.filter(task_id=task.pk, ended_at__isnull=True).first()
+    if session is not None:
+        task.focus_time_seconds += _focus_session_close(session=session, user=user, source="system")
     if task.template_id is not None:
         from tasks import recurring
 
         recurring.template_after_instance_completed(task=task)
-    return progress
+    if counted_before:
+        return CompletionProgress(streak=gamification_selectors.streak_for_user(user=user))
+    return gamification_services.progress_record_completion(user=user, task=task)
 
 
 def _after_due_date_change(*, task: Task) -> None:
@@ -259,8 +263,10 @@ def task_update(
             raise VersionConflict()
         if task.archived and (set(data) != {"archived"} or data["archived"] is not False or rrule is not None):
             raise Archived("Archived tasks accept only {archived: false}.")
-        if rrule is not None and task.template_id is None:
-            raise _invalid("rrule", "This task is not an instance of a recurring template.")
+        if rrule is not None:
+            from tasks import recurring
+
+            recurring.ensure_recurrence_editable(task=task)  # judged on the task as it was
 
         changes: dict[str, Any] = {}
         if "title" in data:
@@ -305,8 +311,6 @@ def task_update(
         if due_changed:
             _after_due_date_change(task=task)
         if rrule is not None and scope is not None:
-            from tasks import recurring
-
             recurring.template_edit_recurrence_from_instance(task=task, rrule=rrule, scope=scope)
         progress = CompletionProgress()
         if completing:
@@ -741,22 +745,26 @@ def focus_end(
             if session is None:
                 raise NotFound("No open focus session for this task.")
         # Lock the task before touching the session (task → session, the order a task
-        # deletion cascades in), then end the session only if it is still open: of two
-        # concurrent ends exactly one adds the time.
+        # deletion cascades in).
         list(Task.objects.select_for_update(no_key=True).filter(pk=session.task_id).values_list("pk", flat=True))
-        now = timezone.now()
-        elapsed = max(0, int((now - session.started_at).total_seconds()))
-        ended = FocusSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-            ended_at=now, duration_seconds=elapsed, updated_at=now
-        )
-        if ended == 0:
-            raise Conflict("This focus session has already ended.")
-        session.ended_at, session.duration_seconds, session.updated_at = now, elapsed, now
-        Task.objects.filter(pk=session.task_id).update(
-            focus_time_seconds=F("focus_time_seconds") + elapsed, updated_at=now
-        )
-        recovery_services.activity_record(
-            user=user, entity_type="focus_session", entity_id=session.pk, action="ended", source=source,
-            metadata={"task_id": str(session.task_id), "duration_seconds": elapsed},
-        )  # fmt: skip
+        _focus_session_close(session=session, user=user, source=source)
     return session
+
+
+def _focus_session_close(*, session: FocusSession, user: Any, source: str) -> int:
+    """End `session` if still open and add its whole elapsed seconds to the task; returns
+    them. Of two concurrent ends exactly one adds the time (conditional UPDATE)."""
+    now = timezone.now()
+    elapsed = max(0, int((now - session.started_at).total_seconds()))
+    ended = FocusSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=now, duration_seconds=elapsed, updated_at=now
+    )
+    if ended == 0:
+        raise Conflict("This focus session has already ended.")
+    session.ended_at, session.duration_seconds, session.updated_at = now, elapsed, now
+    Task.objects.filter(pk=session.task_id).update(focus_time_seconds=F("focus_time_seconds") + elapsed, updated_at=now)
+    recovery_services.activity_record(
+        user=user, entity_type="focus_session", entity_id=session.pk, action="ended", source=source,
+        metadata={"task_id": str(session.task_id), "duration_seconds": elapsed},
+    )  # fmt: skip
+    return elapsed

@@ -141,3 +141,18 @@ def test_focus_time_survives_a_concurrent_task_patch(api, task):
     response = api.patch(f"/api/v1/tasks/{task.pk}", {"version": 1, "title": "edited"}, format="json")
     assert response.status_code == 200
     assert response.json()["data"]["focus_time_seconds"] == 10
+
+
+def test_completing_a_task_ends_its_running_session_and_counts_the_time(api, make_task):
+    task = make_task(estimated_duration=10)
+    session = start(api, task.pk).json()["data"]
+    backdate(session["id"], 6 * 60)  # 6 of 10 minutes: a focus completion (>= 50%)
+    response = api.patch(f"/api/v1/tasks/{task.pk}", {"version": task.version, "completed": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["data"]["focus_time_seconds"] >= 360
+    ended = FocusSession.objects.get(pk=session["id"])
+    assert ended.ended_at is not None and ended.duration_seconds >= 360
+    assert api.get("/api/v1/focus/active").json() == {"data": None}
+    from gamification.models import UserProgress
+
+    assert UserProgress.objects.get(user_id=task.user_id).focus_completions == 1

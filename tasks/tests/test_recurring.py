@@ -541,3 +541,44 @@ def test_recurrence_edit_service_directly(user):
     with pytest.raises(Exception) as excinfo:
         recurring.template_edit_recurrence_from_instance(task=task, rrule="FREQ=WEEKLY", scope="sometimes")
     assert excinfo.value.status_code == 400
+
+
+def test_recurrence_of_a_completed_instance_cannot_be_edited_by_reopening_in_the_same_patch(api):
+    data, task = _instance(api, rrule="FREQ=DAILY", dtstart="2030-01-07T09:00:00Z")
+    complete(api, task["id"])
+    version = Task.objects.get(pk=task["id"]).version
+    response = api.patch(
+        f"/api/v1/tasks/{task['id']}",
+        {"version": version, "completed": False, "rrule": "FREQ=WEEKLY", "scope": "template"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert TaskTemplate.objects.get(pk=data["id"]).rrule == "FREQ=DAILY"
+    assert Task.objects.get(pk=task["id"]).completed is True  # nothing of the PATCH applied
+
+
+def test_an_old_anchor_without_count_is_refused_but_a_counted_rule_may_start_long_ago(api, settings):
+    old = iso(timezone.now() - timedelta(days=settings.TEMPLATE_DTSTART_MAX_DAYS + 1))
+    response = api.post("/api/v1/templates", {"title": "t", "rrule": "FREQ=DAILY", "dtstart": old}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "dtstart"
+    counted = api.post(
+        "/api/v1/templates", {"title": "t", "rrule": "FREQ=DAILY;COUNT=3", "dtstart": old}, format="json"
+    )
+    assert counted.status_code == 201
+
+
+@pytest.mark.parametrize("dtstart", ["0001-01-01T00:00:00Z", "9999-12-31T20:00:00Z"])
+def test_anchors_at_the_ends_of_the_calendar_are_a_400_not_a_crash(api, user, dtstart):
+    user.timezone = "Asia/Tokyo" if dtstart.startswith("9999") else "America/New_York"
+    user.save(update_fields=["timezone"])
+    body = {"title": "t", "rrule": "FREQ=DAILY;COUNT=2", "dtstart": dtstart}
+    response = api.post("/api/v1/templates", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "dtstart"
+
+
+def test_hourly_rules_are_refused(api):
+    response = api.post("/api/v1/templates", {"title": "t", "rrule": "FREQ=HOURLY"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "rrule"

@@ -425,3 +425,12 @@ def test_fire_reminders_command(due_task, capsys):
 def test_fire_job_runs_the_service(due_task):
     make_reminder(due_task, scheduled_at=soon(minutes=-1))
     assert reminders.reminders_fire_due_job.call() == 1
+
+
+def test_a_reminder_before_the_start_of_the_calendar_is_a_400(api, make_task):
+    task = make_task(due_date=dt.datetime(1, 1, 1, 0, 5, tzinfo=dt.UTC))
+    response = add(api, task, type="before", offset_minutes=15)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "offset_minutes"
+    detail = api.get(f"/api/v1/tasks/{task.pk}").json()["data"]
+    assert detail["due_date"] == "0001-01-01T00:05:00.000Z"  # four-digit year, as ISO-8601 wants
