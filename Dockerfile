@@ -37,4 +37,4 @@ USER app
 EXPOSE 8000
 # Migrations run as a separate release step: `docker run IMAGE python manage.py migrate`.
 # The worker uses the same image: `docker run IMAGE python manage.py run_worker`.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "perpetua.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "perpetua.asgi:application"]

@@ -61,16 +61,38 @@ def bucket_for_path(path: str) -> str:
 
 
 def _client_ip(request: Any) -> str:
+    """The client address the per-IP buckets count.
+
+    With RATELIMIT_IP_META_KEY naming a forwarded-for header, the address is taken
+    RATELIMIT_TRUSTED_PROXIES entries from the right: what the client writes itself sits
+    to the left of what our proxies append, so it can never pick its own bucket.
+    """
     meta_key = settings.RATELIMIT_IP_META_KEY
-    value = request.META.get(meta_key) or request.META.get("REMOTE_ADDR") or "unknown"
-    # X-Forwarded-For style lists: the left-most address is the client.
-    value = value.split(",", 1)[0].strip()
-    if ":" in value:  # IPv6: one client usually owns a whole /64
-        try:
-            return str(ipaddress.ip_network(f"{value}/64", strict=False).network_address)
-        except ValueError:
-            pass
-    return value
+    raw = request.META.get(meta_key) if meta_key != "REMOTE_ADDR" else None
+    if raw:
+        hops = [hop.strip() for hop in raw.split(",") if hop.strip()]
+        index = max(len(hops) - max(settings.RATELIMIT_TRUSTED_PROXIES, 1), 0)
+        value = hops[index] if hops else ""
+    else:
+        value = request.META.get("REMOTE_ADDR") or ""
+    return _bucket_address(value) or "unknown"
+
+
+def _bucket_address(value: str) -> str:
+    """One bucket per IPv4 address and per IPv6 /64 (what one client usually owns)."""
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return value
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
 
 
 def _fixed_key(value: str):

@@ -41,3 +41,16 @@ def test_contract_names_are_read():
         "METRICS_TOKEN", "FREE_MAX_TASKS", "AI_COST_CHAT", "KICKSTART_CREDITS",
     }  # fmt: skip
     assert contract <= _read_by_settings()
+
+
+def test_env_example_copied_to_env_loads_exact_values(monkeypatch):
+    import environ
+
+    for name in _documented():
+        monkeypatch.delenv(name, raising=False)
+    environ.Env.read_env(ROOT / ".env.example", overwrite=True)  # as settings.py reads .env
+    env = environ.Env()
+    assert env.int("HTTP_THREADS") == 8
+    assert env.str("DATABASE_URL") == "sqlite:///db.sqlite3"
+    assert env.str("SECRET_KEY", default="") == ""
+    assert env.list("CORS_ALLOWED_ORIGINS") == ["http://localhost:5173"]

@@ -157,3 +157,30 @@ def _uuid():
     import uuid
 
     return str(uuid.uuid4())
+
+
+def test_a_forged_forwarded_for_entry_does_not_open_a_new_bucket(limits):
+    limits.RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+    limits.RATELIMIT_TRUSTED_PROXIES = 1  # our proxy appends the address it saw
+    statuses = [
+        APIClient(HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 198.51.100.7").post("/api/v1/auth/ping", {}, format="json")
+        for n in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    other = APIClient(HTTP_X_FORWARDED_FOR="10.0.0.1, 198.51.100.8").post("/api/v1/auth/ping", {}, format="json")
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("seen", "bucket"),
+    [
+        ("::ffff:1.2.3.4", "1.2.3.4"),  # IPv4 clients of a dual-stack bind keep their own bucket
+        ("1.2.3.4:5555", "1.2.3.4"),  # a port some proxies add is not part of the client
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),  # an IPv6 client owns its /64
+        ("[2001:db8::1]:443", "2001:db8::"),
+    ],
+)
+def test_client_addresses_are_bucketed_per_client(seen, bucket):
+    from perpetua.api.ratelimit import _bucket_address
+
+    assert _bucket_address(seen) == bucket
