@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,7 +110,10 @@ class LogoutView(AuthView):
         summary="Sign out: revoke the refresh token's session",
     )
     def post(self, request: Request) -> Response:
-        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            body = request.data if isinstance(request.data, dict) else {}
+        except (ParseError, UnsupportedMediaType):  # 204 always: an unreadable body still signs out
+            body = {}
         services.session_end(refresh_token=_refresh_token_from(request, body.get("refresh_token")))
         response = Response(status=204)
         _delete_refresh_cookie(response)

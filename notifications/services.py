@@ -42,9 +42,10 @@ def notification_mark_read(*, user: Any, notification_id: uuid.UUID) -> Notifica
     """Mark one of the user's notifications read (idempotent: `read_at` keeps the first time)."""
     notification = notification_get_for_user(user=user, notification_id=notification_id)
     if not notification.read:
-        notification.read = True
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read", "read_at", "updated_at"])
+        # Conditional: of two concurrent calls only the first sets read_at.
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read=False).update(read=True, read_at=now, updated_at=now)
+        notification.refresh_from_db(fields=["read", "read_at", "updated_at"])
     return notification
 
 

@@ -20,3 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+# Errors raised outside the views (in middleware) still answer the API's error shape.
+handler400 = "perpetua.api.errors.bad_request"
+handler403 = "perpetua.api.errors.permission_denied"
+handler404 = "perpetua.api.errors.page_not_found"
+handler500 = "perpetua.api.errors.server_error"

@@ -156,6 +156,8 @@ def test_logout_revokes_the_family_and_is_idempotent(user):
     assert APIClient().post(LOGOUT, {"refresh_token": second["refresh_token"]}, format="json").status_code == 204
     assert APIClient().post(LOGOUT, {"refresh_token": "garbage"}, format="json").status_code == 204
     assert APIClient().post(LOGOUT, {}, format="json").status_code == 204
+    assert APIClient().generic("POST", LOGOUT, "{bad", content_type="application/json").status_code == 204
+    assert APIClient().generic("POST", LOGOUT, "x", content_type="text/plain").status_code == 204
 
 
 def test_logout_leaves_other_sessions_alone(user):

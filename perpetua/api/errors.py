@@ -313,3 +313,36 @@ class ApiErrorMiddleware:
             return json_error(403, "FORBIDDEN", "Forbidden.")
         logger.exception("unhandled exception on %s %s", request.method, request.path)
         return json_error(500, "INTERNAL_ERROR", "Internal server error.")
+
+
+# --- Django's error handlers (perpetua/urls.py): errors raised in middleware ------------------
+
+
+def _for_api(request: Any, status_code: int, code: str, message: str, default: Any) -> Any:
+    return json_error(status_code, code, message) if request.path.startswith("/api/") else default
+
+
+def bad_request(request: Any, exception: Exception) -> Any:
+    from django.views import defaults
+
+    return _for_api(request, 400, "VALIDATION_ERROR", "Bad request.", defaults.bad_request(request, exception))
+
+
+def permission_denied(request: Any, exception: Exception) -> Any:
+    from django.views import defaults
+
+    return _for_api(request, 403, "FORBIDDEN", "Forbidden.", defaults.permission_denied(request, exception))
+
+
+def page_not_found(request: Any, exception: Exception) -> Any:
+    from django.views import defaults
+
+    return _for_api(request, 404, "NOT_FOUND", "Not found.", defaults.page_not_found(request, exception))
+
+
+def server_error(request: Any) -> Any:
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        return json_error(500, "INTERNAL_ERROR", "Internal server error.")
+    return defaults.server_error(request)

@@ -12,7 +12,10 @@ from perpetua.api.request_id import get_request_id
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = get_request_id() or "-"
+            # Django's own request log line is written after the middleware reset the
+            # context: the request it carries still knows its id.
+            request = getattr(record, "request", None)
+            record.request_id = get_request_id() or getattr(request, "request_id", None) or "-"
         return True
 
 

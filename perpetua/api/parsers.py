@@ -36,6 +36,8 @@ class JSONParser(parsers.JSONParser):
             data = json.loads(text, parse_constant=json.strict_constant if self.strict else None)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
         if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(data):
             raise ParseError("JSON parse error - unpaired surrogate escape in a string.")
         return data

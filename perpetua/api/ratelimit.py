@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import math
 import time
 from typing import Any
@@ -50,6 +51,8 @@ WINDOW_SECONDS = 60
 _USAGE_ATTR = "_ratelimit_usage"  # (limit, remaining, reset) on the Django HttpRequest
 _EXEMPT_ATTR = "_ratelimit_exempt"
 _SETTING_FOR_BUCKET = {"general": "RATE_LIMIT_GENERAL", "ai": "RATE_LIMIT_AI", "auth": "RATE_LIMIT_AUTH"}
+
+logger = logging.getLogger("perpetua.ratelimit")
 
 
 def bucket_for_path(path: str) -> str:
@@ -107,7 +110,11 @@ def count_request(request: Any, bucket: str, key: str) -> tuple[int, int, int, b
     limit = getattr(settings, _SETTING_FOR_BUCKET[bucket])
     if limit <= 0:
         return None
-    usage = get_usage(request, group=bucket, key=_fixed_key(key), rate=(limit, WINDOW_SECONDS), increment=True)
+    try:
+        usage = get_usage(request, group=bucket, key=_fixed_key(key), rate=(limit, WINDOW_SECONDS), increment=True)
+    except Exception:  # the shared cache is down: serve unlimited rather than fail every request
+        logger.warning("rate-limit counters unavailable; request not counted", exc_info=True)
+        return None
     if usage is None:  # RATELIMIT_ENABLE = False
         return None
     now = int(time.time())

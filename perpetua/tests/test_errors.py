@@ -120,3 +120,33 @@ def test_unpaired_surrogate_escape_anywhere_in_the_body_is_a_400(api):
         assert "surrogate" in error["message"]
     paired = api.generic("POST", "/api/v1/echo", '{"title": "\\ud83d\\ude00"}', content_type="application/json")
     assert paired.status_code == 201
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(api):
+    body = "[" * 50000 + "]" * 50000
+    response = api.generic("POST", "/api/v1/echo", body, content_type="application/json")
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_errors_raised_in_middleware_keep_the_error_shape(api):
+    # An unknown Host header is refused by Django's CommonMiddleware, before any view.
+    response = api.get("/api/v1/echo", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_rate_limiting_fails_open_when_the_shared_cache_is_down(api, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    response = api.get("/api/v1/echo")
+    assert response.status_code == 200
+    assert "X-RateLimit-Limit" not in response
+
+
+def test_django_request_log_lines_carry_the_request_id_of_their_request():
+    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error", (), None)
+    record.request = type("Request", (), {"request_id": "req-42"})()
+    RequestIdFilter().filter(record)
+    assert record.request_id == "req-42"

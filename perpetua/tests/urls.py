@@ -136,3 +136,4 @@ urlpatterns = [
     path("api/v1/", include(api)),
     path("metrics", metrics_view),
 ]
+from perpetua.urls import handler400, handler403, handler404, handler500  # noqa: E402, F401  (as in production)
