@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,8 +22,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.wsgi import WSGIHandler
-
-from perpetua.api.errors import error_body
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -106,16 +102,20 @@ class DjangoHTTPApp:
                 return b"".join(chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        too_large = False
         try:
             body = await self._read_body(receive)
         except ConnectionAbortedError:
             return
-        except _BodyTooLarge:
-            await self._send_too_large(send)
-            return
+        except _BodyTooLarge:  # also chunked bodies, which declare no length
+            body, too_large = b"", True
         loop = asyncio.get_running_loop()
         response = _Response()
         environ = _environ(scope, body)
+        if too_large:
+            # Django answers the 413 (perpetua.api.errors.ApiErrorMiddleware) with every
+            # middleware applied: request id, CORS and rate-limit headers.
+            environ["CONTENT_LENGTH"] = str(self.max_body + 1)
 
         def run() -> tuple[bytes | None, Iterable[bytes]]:
             result = self.wsgi(environ, response.start_response)
@@ -154,17 +154,3 @@ class DjangoHTTPApp:
             await loop.run_in_executor(self.executor, pump)
         finally:
             await send({"type": "http.response.body", "body": b""})
-
-    async def _send_too_large(self, send: Send) -> None:
-        """Refused while reading, before Django runs: also covers chunked bodies without a length."""
-        request_id = uuid.uuid4().hex
-        body = error_body(code="PAYLOAD_TOO_LARGE", message="Request body is too large.")
-        body["error"]["request_id"] = request_id
-        payload = json.dumps(body).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-            (b"x-request-id", request_id.encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})

@@ -68,16 +68,24 @@ async def test_unknown_api_path_gets_the_contract_error_shape():
 async def test_body_over_the_limit_is_refused_while_reading_even_without_content_length(settings):
     from perpetua import asgi
 
-    asgi.application.application_mapping["http"].max_body = 1000
+    app = asgi.application.application_mapping["http"]
+    original, app.max_body = app.max_body, 1000
+    settings.MAX_REQUEST_BODY_BYTES = 1000
     try:
-        scope = _scope("/api/v1/tasks", method="POST", headers=[(b"content-type", b"application/json")])
-        start, chunks = await _call(scope, b"x" * 600, b"x" * 600)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"x-request-id", b"big-1"),
+            (b"origin", settings.CORS_ALLOWED_ORIGINS[0].encode()),
+        ]
+        start, chunks = await _call(_scope("/api/v1/tasks", method="POST", headers=headers), b"x" * 600, b"x" * 600)
     finally:
-        asgi.application.application_mapping["http"].max_body = settings.MAX_REQUEST_BODY_BYTES
+        app.max_body = original
     assert start["status"] == 413
     body = json.loads(b"".join(chunks))
     assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
-    assert body["error"]["request_id"] == dict(start["headers"])[b"x-request-id"].decode()
+    response_headers = dict(start["headers"])
+    assert body["error"]["request_id"] == response_headers[b"x-request-id"].decode() == "big-1"
+    assert response_headers[b"access-control-allow-origin"] == settings.CORS_ALLOWED_ORIGINS[0].encode()
 
 
 @pytest.mark.urls("perpetua.tests.test_asgi_http")
