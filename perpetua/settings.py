@@ -252,6 +252,8 @@ RATELIMIT_TRUSTED_PROXIES = env.int("RATELIMIT_TRUSTED_PROXIES", default=1)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# Longer than any request can run (AI calls time out at 30 s): an older in-flight key was abandoned.
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
 
 # --- Tier limits (CONTRACT §16) ------------------------------------------------------
 FREE_MAX_TASKS = env.int("FREE_MAX_TASKS", default=50)

@@ -11,7 +11,9 @@ checks (so an unauthenticated or rate-limited request never claims a key):
    - same fingerprint and complete  → the stored status and body are replayed with
      `Idempotent-Replayed: true`; the view does not run;
    - different fingerprint          → 409 CONFLICT;
-   - still in flight                → 409 CONFLICT (never a second execution);
+   - still in flight                → 409 CONFLICT (never a second execution); a row in
+     flight for over IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS belonged to a process that
+     died mid-request and is released;
    - older than IDEMPOTENCY_TTL_HOURS → deleted and treated as new.
 3. After the view: a response below 500 is stored on the row; a 5xx or an unhandled
    exception deletes the row so the client may retry with the same key.
@@ -120,7 +122,13 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
         )
         if existing is None:
             continue  # the first request failed and released the key meanwhile
-        if existing.created_at < timezone.now() - _ttl():
+        now = timezone.now()
+        abandoned = existing.state == IdempotencyKey.State.IN_FLIGHT and existing.created_at < now - timedelta(
+            seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS
+        )
+        if existing.created_at < now - _ttl() or abandoned:
+            # Expired, or claimed by a request that cannot still be running (its process
+            # died): the key is free again.
             IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
         if existing.fingerprint != fingerprint:

@@ -160,6 +160,21 @@ def test_expired_key_is_treated_as_new(api, user, settings):
 
 
 @pytest.mark.django_db
+def test_a_key_left_in_flight_by_a_dead_process_is_released_after_the_timeout(api, user, settings):
+    settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = 120
+    key = uuid.uuid4()
+    body = {"title": "x"}
+    fingerprint = hashlib.sha256(b"unused").hexdigest()
+    IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)  # the process died here
+    assert post(api, "/api/v1/echo", body, key).status_code == 409  # may still be running
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(seconds=121))
+    response = post(api, "/api/v1/echo", body, key)
+    assert response.status_code == 201
+    assert rows("echo") == 1
+    assert IdempotencyKey.objects.get().state == IdempotencyKey.State.COMPLETE
+
+
+@pytest.mark.django_db
 def test_purge_deletes_only_expired_keys(user):
     old = IdempotencyKey.objects.create(user=user, key=uuid.uuid4(), fingerprint="a" * 64)
     IdempotencyKey.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
