@@ -6,8 +6,9 @@ UPDATE SKIP LOCKED, so any number of workers may run side by side). Differences:
 - `--no-reload` by default (db_worker reloads when DEBUG); pass `--reload` to opt in;
 - `--interval` 1 s by default when the queue is empty;
 - `--queue-name '*'` by default: every queue;
-- on start, jobs left RUNNING for longer than JOB_STALE_AFTER_SECONDS (their worker
-  died) are put back to READY, so they run again (`--stale-after 0` disables).
+- on start and then every minute, jobs left RUNNING for longer than
+  JOB_STALE_AFTER_SECONDS (their worker died) are put back to READY, so they run again
+  (`--stale-after 0` disables).
 
 Every other db_worker option passes through (`--batch`, `--max-tasks`, `--worker-id`,
 `--backend`, `--exclude-queues`, `--no-startup-delay`).
@@ -16,10 +17,13 @@ Every other db_worker option passes through (`--batch`, `--max-tasks`, `--worker
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
@@ -56,8 +60,30 @@ class Command(DbWorkerCommand):
         if stale_after is None:
             stale_after = settings.JOB_STALE_AFTER_SECONDS
         if stale_after and stale_after > 0:
-            count = requeue_stale_jobs(older_than_seconds=stale_after, backend_name=options["backend_name"])
-            if count:
-                logger.warning("re-queued %d job(s) abandoned by a dead worker", count)
+            _requeue_and_log(older_than_seconds=stale_after, backend_name=options["backend_name"])
+            threading.Thread(
+                target=_requeue_periodically,
+                kwargs={"older_than_seconds": stale_after, "backend_name": options["backend_name"]},
+                name="requeue-stale-jobs",
+                daemon=True,
+            ).start()
         options.setdefault("reload", False)
         return super().handle(*args, **options)
+
+
+def _requeue_and_log(*, older_than_seconds: float, backend_name: str) -> None:
+    count = requeue_stale_jobs(older_than_seconds=older_than_seconds, backend_name=backend_name)
+    if count:
+        logger.warning("re-queued %d job(s) abandoned by a dead worker", count)
+
+
+def _requeue_periodically(*, older_than_seconds: float, backend_name: str, every_seconds: float = 60.0) -> None:
+    """A worker that runs for weeks still rescues the jobs of a sibling that died."""
+    while True:
+        time.sleep(every_seconds)
+        try:
+            _requeue_and_log(older_than_seconds=older_than_seconds, backend_name=backend_name)
+        except Exception:
+            logger.exception("could not re-queue abandoned jobs")
+        finally:
+            connection.close()
