@@ -253,28 +253,32 @@ def reminder_delete(*, user: Any, reminder_id: uuid.UUID | str, source: str = "u
 
 def reminders_recompute_for_task(*, task: Task) -> None:
     """Called inside the updating transaction when a task's due date changed (CONTRACT
-    §6): the UNFIRED `before`/`after` reminders get scheduled_at = new due ∓ |offset|;
-    nothing else changes. With no due date they stay as they are (dormant, see module
-    docstring). Two queries."""
+    §6): its `before`/`after` reminders get scheduled_at = new due ∓ |offset|. One that
+    already fired and now falls in the future is re-armed (a postponed task reminds
+    again); one that fired and still falls in the past stays fired. With no due date
+    they stay as they are (dormant, see module docstring). Two queries."""
     if task.due_date is None:
         return
     changed: list[Reminder] = []
     now = timezone.now()
-    for reminder in Reminder.objects.filter(task_id=task.pk, fired=False, type__in=RELATIVE_TYPES):
+    for reminder in Reminder.objects.filter(task_id=task.pk, type__in=RELATIVE_TYPES):
         offset = reminder.offset_minutes or 0
         when = relative_scheduled_at(due_date=task.due_date, type=reminder.type, offset_minutes=offset)
-        if when != reminder.scheduled_at:
-            reminder.scheduled_at, reminder.updated_at = when, now
-            changed.append(reminder)
+        if when == reminder.scheduled_at:
+            continue
+        reminder.scheduled_at, reminder.updated_at = when, now
+        if reminder.fired and when > now:
+            reminder.fired, reminder.fired_at = False, None
+        changed.append(reminder)
     if not changed:
         return
-    Reminder.objects.bulk_update(changed, ["scheduled_at", "updated_at"])
+    Reminder.objects.bulk_update(changed, ["scheduled_at", "fired", "fired_at", "updated_at"])
     for reminder in changed:
         activity_record(
-            user=task.user, entity_type="reminder", entity_id=reminder.pk, action="rescheduled", source="system",
+            user=task.user_id, entity_type="reminder", entity_id=reminder.pk, action="rescheduled", source="system",
             metadata={"task_id": str(task.pk), "scheduled_at": reminder.scheduled_at.isoformat()},
         )  # fmt: skip
-    for when in sorted({r.scheduled_at for r in changed}):
+    for when in sorted({r.scheduled_at for r in changed if not r.fired}):
         _schedule_firing(when)
 
 

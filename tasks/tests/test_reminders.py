@@ -293,7 +293,7 @@ def test_delete_on_archived_task_is_409(api, make_task):
 # --- recompute on due-date change -----------------------------------------------------------------
 
 
-def test_recompute_moves_only_unfired_relative_reminders(due_task, due):
+def test_recompute_moves_relative_reminders_and_rearms_fired_ones_now_in_the_future(due_task, due):
     before = make_reminder(due_task, type="before", offset_minutes=-15, scheduled_at=due - timedelta(minutes=15))
     after = make_reminder(due_task, type="after", offset_minutes=10, scheduled_at=due + timedelta(minutes=10))
     fixed_at = soon(hours=4)
@@ -303,18 +303,25 @@ def test_recompute_moves_only_unfired_relative_reminders(due_task, due):
         due_task, type="before", offset_minutes=5, scheduled_at=due - timedelta(minutes=5), fired=True,
         fired_at=fired_at,
     )  # fmt: skip
+    long_ago = make_reminder(
+        due_task, type="before", offset_minutes=43200, scheduled_at=due - timedelta(days=30), fired=True,
+        fired_at=fired_at,
+    )  # fmt: skip
 
     new_due = due + timedelta(days=1, hours=2)
     due_task.due_date = new_due
     Task.objects.filter(pk=due_task.pk).update(due_date=new_due)
     reminders.reminders_recompute_for_task(task=due_task)
 
-    for row in (before, after, absolute, fired):
+    for row in (before, after, absolute, fired, long_ago):
         row.refresh_from_db()
     assert before.scheduled_at == new_due - timedelta(minutes=15) and before.offset_minutes == -15
     assert after.scheduled_at == new_due + timedelta(minutes=10)
     assert absolute.scheduled_at == fixed_at
-    assert fired.scheduled_at == due - timedelta(minutes=5) and fired.fired and fired.fired_at == fired_at
+    # Fired, now due again in the future: re-armed, so the postponed task reminds again.
+    assert fired.scheduled_at == new_due - timedelta(minutes=5) and not fired.fired and fired.fired_at is None
+    # Fired, and its new time is still past: stays fired (never fires late).
+    assert long_ago.scheduled_at == new_due - timedelta(days=30) and long_ago.fired and long_ago.fired_at == fired_at
 
 
 def test_due_date_patch_recomputes_relative_reminders(api, due_task, due):
