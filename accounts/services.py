@@ -225,6 +225,16 @@ def refresh_tokens_purge_revoked(*, now: datetime | None = None) -> int:
     return deleted
 
 
+# --- per-user serialization -----------------------------------------------------------------
+
+
+def user_lock(*, user_id: Any) -> None:
+    """Row-lock the user until commit, so per-user rules (limits, the tombstone cap) are
+    checked and written one request at a time. FOR NO KEY UPDATE: rows that merely
+    reference the user (their FK check takes KEY SHARE) can still be inserted meanwhile."""
+    list(User.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk", flat=True))
+
+
 # --- profile -----------------------------------------------------------------------------
 
 _UNSET = object()

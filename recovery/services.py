@@ -12,10 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import user_lock
 from perpetua.api.errors import Conflict, Forbidden, NotFound
 from perpetua.api.request_id import get_request_id
 from recovery.models import ActivityEntry, ActivitySource, Tombstone
@@ -24,11 +24,6 @@ from recovery.models import ActivityEntry, ActivitySource, Tombstone
 def _user_id(user: Any) -> Any:
     """Accept a User or a bare user id."""
     return getattr(user, "pk", user)
-
-
-def _lock_user(*, user_id: Any) -> None:
-    """Row-lock the owner (FOR UPDATE, the lock task_delete takes too) until commit."""
-    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
 def activity_record(
@@ -75,7 +70,7 @@ def tombstone_create(*, user: Any, entity_type: str, entity_id: uuid.UUID, paylo
     user_id = _user_id(user)
     with transaction.atomic():
         # Lock the owner: two deletions racing for the last slot take turns.
-        _lock_user(user_id=user_id)
+        user_lock(user_id=user_id)
         now = timezone.now()
         tombstone = Tombstone.objects.create(
             user_id=user_id,
@@ -124,7 +119,7 @@ def tombstone_recover(*, user: Any, tombstone_id: uuid.UUID) -> tuple[str, Any]:
         # Lock order user → tombstone, as in task_delete → tombstone_create: a deletion that
         # drops this tombstone and this recovery take turns instead of deadlocking, and a
         # second concurrent recovery of the same tombstone finds it gone (404).
-        _lock_user(user_id=_user_id(user))
+        user_lock(user_id=_user_id(user))
         tombstone = Tombstone.objects.select_for_update().filter(id=tombstone_id).first()
         if tombstone is None or tombstone.recoverable_until <= timezone.now():
             raise NotFound("Tombstone not found.")

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from accounts.services import user_lock
 from gamification import selectors as gamification_selectors
 from gamification import services as gamification_services
 from gamification.selectors import EffectiveLimits
@@ -134,14 +134,9 @@ def _clean_due_date(due_date: Any, *, created_at: dt.datetime) -> dt.datetime | 
     return due_date
 
 
-def _lock_user(*, user: Any) -> None:
-    """Serialize the user's limit checks: concurrent creates take turns here."""
-    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
-
-
 def check_active_task_room(*, user: Any, limits: EffectiveLimits | None = None) -> None:
     """Active tasks (not completed, not archived) < tier base + perks, else 409 (§3)."""
-    _lock_user(user=user)
+    user_lock(user_id=user.pk)
     limit = (limits or gamification_selectors.limits_for_user(user=user)).max_tasks
     if selectors.task_count_active(user=user) >= limit:
         raise LimitExceeded(f"You can have at most {limit} active tasks on your plan.", limit=limit)
