@@ -228,7 +228,7 @@ def refresh_tokens_purge_revoked(*, now: datetime | None = None) -> int:
 # --- per-user serialization -----------------------------------------------------------------
 
 
-def user_lock(*, user_id: Any) -> None:
+def user_lock(*, user_id: uuid.UUID) -> None:
     """Row-lock the user until commit, so per-user rules (limits, the tombstone cap) are
     checked and written one request at a time. FOR NO KEY UPDATE: rows that merely
     reference the user (their FK check takes KEY SHARE) can still be inserted meanwhile."""
