@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from perpetua.api.serializers import ModelSerializer
+from perpetua.api.serializers import DateTimeField, ModelSerializer
 from recovery.models import ActivityEntry, Tombstone
 
 
@@ -24,10 +24,12 @@ def tombstone_title(payload: Any) -> str | None:
 class TombstoneSerializer(ModelSerializer):
     user_id = serializers.UUIDField(read_only=True)
     title = serializers.SerializerMethodField()
+    # A tombstone is never changed after it is written (CONTRACT §0 wants updated_at).
+    updated_at = DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Tombstone
-        fields = ["id", "user_id", "entity_type", "entity_id", "title", "created_at", "recoverable_until"]
+        fields = ["id", "user_id", "entity_type", "entity_id", "title", "created_at", "updated_at", "recoverable_until"]
         read_only_fields = fields
 
     def get_title(self, obj: Tombstone) -> str | None:

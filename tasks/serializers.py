@@ -37,7 +37,10 @@ class UnlockSerializer(serializers.Serializer):
 
 
 class SubtaskSerializer(serializers.Serializer):
+    """Subtask object (CONTRACT §4, plus the owner's `user_id` per §0)."""
+
     id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
     task_id = serializers.UUIDField()
     title = serializers.CharField()
     completed = serializers.BooleanField()
@@ -50,6 +53,7 @@ class SubtaskSerializer(serializers.Serializer):
     def to_representation(self, s: Any) -> dict[str, Any]:
         return {
             "id": str(s.id),
+            "user_id": str(s.task.user_id),  # the parent is loaded with every subtask read
             "task_id": str(s.task_id),
             "title": s.title,
             "completed": s.completed,

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 
 SUBTASK_FIELDS = {
     "id",
+    "user_id",
     "task_id",
     "title",
     "completed",

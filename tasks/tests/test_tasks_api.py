@@ -230,6 +230,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
     assert [s["order_index"] for s in data["subtasks"]] == [0, 1, 2]
     assert set(data["subtasks"][0]) == {
         "id",
+        "user_id",
         "task_id",
         "title",
         "completed",
@@ -239,6 +240,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
         "created_at",
         "updated_at",
     }
+    assert data["subtasks"][0]["user_id"] == str(task.user_id)
     assert data["subtask_count"] == 3 and data["subtask_completed_count"] == 1
     assert data["reminders"] == [
         {
