@@ -130,6 +130,13 @@ def _unlock_reached(*, user: Any, progress: UserProgress) -> list[dict[str, Any]
         [UserAchievement(user_id=user.pk, definition=definition, unlocked_at=now) for definition in definitions],
         ignore_conflicts=True,
     )
+    # Only what this call inserted is a new unlock (a conflicting grant was already there).
+    inserted = set(
+        UserAchievement.objects.filter(user_id=user.pk, definition__in=definitions, unlocked_at=now).values_list(
+            "definition_id", flat=True
+        )
+    )
+    definitions = [definition for definition in definitions if definition.pk in inserted]
     for definition in definitions:
         notification_services.notification_create(
             user=user,
