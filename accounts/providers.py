@@ -43,6 +43,7 @@ class GoogleIdentity:
 class _CachedCerts:
     certs: dict[str, str]
     expires_at: float  # time.monotonic()
+    fetched_at: float = 0.0  # time.monotonic()
 
 
 _cache: dict[str, _CachedCerts] = {}
@@ -72,15 +73,25 @@ def _fetch_certs(url: str) -> _CachedCerts:
     if not isinstance(certs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in certs.items()):
         logger.warning("Google certs from %s are not a {kid: PEM} object", url)
         raise ServiceUnavailable("Google sign-in is temporarily unavailable.")
-    return _CachedCerts(certs=certs, expires_at=time.monotonic() + _max_age(response.headers.get("Cache-Control", "")))
+    now = time.monotonic()
+    return _CachedCerts(
+        certs=certs, expires_at=now + _max_age(response.headers.get("Cache-Control", "")), fetched_at=now
+    )
 
 
 def google_certs(*, force_refresh: bool = False) -> dict[str, str]:
-    """Google's current certificates, from memory while fresh, else from the network."""
+    """Google's current certificates, from memory while fresh, else from the network.
+
+    A forced refresh (a token names an unknown `kid`) fetches at most once every
+    GOOGLE_CERTS_MIN_REFETCH_SECONDS: tokens with made-up kids cannot make us hammer
+    Google or hold every sign-in behind the fetch lock.
+    """
     url = settings.GOOGLE_CERTS_URL
     with _lock:
         cached = _cache.get(url)
-        if cached is not None and not force_refresh and cached.expires_at > time.monotonic():
+        now = time.monotonic()
+        fresh_enough = cached is not None and cached.expires_at > now
+        if fresh_enough and (not force_refresh or now - cached.fetched_at < settings.GOOGLE_CERTS_MIN_REFETCH_SECONDS):
             return cached.certs
         # Fetch under the lock: concurrent sign-ins with a stale cache share one request.
         fresh = _fetch_certs(url)

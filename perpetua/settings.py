@@ -221,6 +221,7 @@ GOOGLE_CLIENT_IDS = env.list("GOOGLE_CLIENT_IDS", default=[])
 GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs")
 GOOGLE_CERTS_TIMEOUT_SECONDS = env.float("GOOGLE_CERTS_TIMEOUT_SECONDS", default=5.0)
 # Used when Google's certs response carries no Cache-Control max-age.
+GOOGLE_CERTS_MIN_REFETCH_SECONDS = env.int("GOOGLE_CERTS_MIN_REFETCH_SECONDS", default=30)
 GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS = env.int("GOOGLE_CERTS_DEFAULT_MAX_AGE_SECONDS", default=300)
 
 # --- Outside services ----------------------------------------------------------------

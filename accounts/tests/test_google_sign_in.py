@@ -133,7 +133,8 @@ def test_expired_cache_is_refetched(sign_in, google):
     assert google.hits == 2
 
 
-def test_unknown_kid_triggers_one_refetch_after_google_rotates_keys(sign_in, google):
+def test_unknown_kid_triggers_one_refetch_after_google_rotates_keys(sign_in, google, settings):
+    settings.GOOGLE_CERTS_MIN_REFETCH_SECONDS = 0
     assert sign_in().status_code == 200
     assert google.hits == 1
 
@@ -144,7 +145,8 @@ def test_unknown_kid_triggers_one_refetch_after_google_rotates_keys(sign_in, goo
     assert google.hits == 2
 
 
-def test_kid_google_never_published_is_refused_after_a_single_refetch(sign_in, google):
+def test_kid_google_never_published_is_refused_after_a_single_refetch(sign_in, google, settings):
+    settings.GOOGLE_CERTS_MIN_REFETCH_SECONDS = 0
     assert sign_in().status_code == 200
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -153,6 +155,15 @@ def test_kid_google_never_published_is_refused_after_a_single_refetch(sign_in, g
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
     assert google.hits == 2
+
+
+def test_unknown_kids_refetch_at_most_once_per_interval(sign_in, google, settings):
+    settings.GOOGLE_CERTS_MIN_REFETCH_SECONDS = 30
+    assert sign_in().status_code == 200
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for n in range(5):
+        assert sign_in(key=stranger, kid=f"made-up-{n}").status_code == 401
+    assert google.hits == 1  # fetched just now: no refetch for made-up kids
 
 
 def test_certs_endpoint_failing_is_503(sign_in, google):
