@@ -24,7 +24,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
-from prometheus_client import Counter
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import GaugeMetricFamily
 
 CREDITS_CONSUMED = Counter(
     "perpetua_credits_consumed",
@@ -36,6 +37,37 @@ JOBS_PROCESSED = Counter(
     "Background jobs run by the worker, by job name and outcome (succeeded, retried, failed).",
     ["job", "outcome"],
 )
+
+
+class JobQueueCollector:
+    """Jobs by task and status, read from the queue table at scrape time.
+
+    The worker runs in its own processes, which serve no /metrics: the table it works
+    from is what every server process can see. One GROUP BY per scrape.
+    """
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return [self._family()]
+
+    def collect(self) -> Any:
+        from django.db.models import Count
+        from django_tasks_db.models import DBTaskResult
+
+        family = self._family()
+        rows = DBTaskResult.objects.values_list("task_path", "status").annotate(n=Count("id")).order_by()
+        for task_path, status, count in rows:
+            family.add_metric([task_path.rsplit(".", 1)[-1], str(status).lower()], count)
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "perpetua_jobs", "Background jobs in the queue, by job and status (ready, running, successful, failed).",
+            labels=["job", "status"],
+        )  # fmt: skip
+
+
+REGISTRY.register(JobQueueCollector())
 
 
 def _plain(status: int, text: str, **headers: str) -> HttpResponse:

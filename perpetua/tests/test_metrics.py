@@ -34,3 +34,13 @@ def test_metrics_exposition(api, anon_client, settings):
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
     assert 'perpetua_credits_consumed_total{operation="chat"}' in text
     assert 'perpetua_jobs_processed_total{job="send_push",outcome="succeeded"}' in text
+
+
+def test_jobs_in_the_queue_are_exported_from_the_table_the_workers_share(anon_client, settings):
+    from perpetua.tests.jobs_for_tests import record_run
+
+    settings.METRICS_TOKEN = "s3cret"
+    record_run.enqueue("a")
+    record_run.enqueue("b")
+    text = anon_client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").content.decode()
+    assert 'perpetua_jobs{job="record_run",status="ready"} 2.0' in text

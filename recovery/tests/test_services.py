@@ -150,12 +150,28 @@ def test_purge_expired_command_purges_every_expiring_table_and_is_idempotent(use
     key = IdempotencyKey.objects.create(user=user, key=uuid.uuid4(), fingerprint="x" * 64)
     IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=25))
 
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from perpetua.tests.jobs_for_tests import record_run
+
+    record_run.enqueue("old")
+    record_run.enqueue("pending")
+    DBTaskResult.objects.filter(args_kwargs__args=["old"]).update(
+        status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now() - timedelta(days=8)
+    )
+
     out = StringIO()
     call_command("purge_expired", stdout=out)
-    assert out.getvalue().strip() == ("purged 1 activity entries, 1 tombstones, 1 idempotency keys, 1 refresh tokens")
+    assert out.getvalue().strip() == (
+        "purged 1 activity entries, 1 tombstones, 1 idempotency keys, 1 refresh tokens, 1 finished jobs"
+    )
     assert list(ActivityEntry.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert list(RefreshToken.objects.values_list("pk", flat=True)) == [live_token.pk]
+    assert DBTaskResult.objects.count() == 1  # the pending job stays
 
     again = StringIO()
     call_command("purge_expired", stdout=again)
-    assert again.getvalue().strip() == "purged 0 activity entries, 0 tombstones, 0 idempotency keys, 0 refresh tokens"
+    assert again.getvalue().strip() == (
+        "purged 0 activity entries, 0 tombstones, 0 idempotency keys, 0 refresh tokens, 0 finished jobs"
+    )

@@ -12,13 +12,15 @@ from django.core.management.base import BaseCommand
 
 from accounts.services import refresh_tokens_purge_revoked
 from perpetua.api.idempotency import idempotency_purge_expired
+from perpetua.jobs import jobs_purge_finished
 from recovery.services import activity_purge_expired, tombstone_purge_expired
 
 
 class Command(BaseCommand):
     help = (
-        "Delete activity entries older than ACTIVITY_RETENTION_DAYS, expired tombstones, idempotency keys older "
-        "than IDEMPOTENCY_TTL_HOURS and refresh tokens revoked/expired over REVOKED_TOKEN_RETENTION_DAYS ago."
+        "Delete activity entries, tombstones, idempotency keys, refresh tokens and finished jobs "
+        "past their retention (ACTIVITY_RETENTION_DAYS, TOMBSTONE_TTL_DAYS, IDEMPOTENCY_TTL_HOURS, "
+        "REVOKED_TOKEN_RETENTION_DAYS, JOB_RESULT_RETENTION_DAYS)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,5 +29,6 @@ class Command(BaseCommand):
             "tombstones": tombstone_purge_expired(),
             "idempotency keys": idempotency_purge_expired(),
             "refresh tokens": refresh_tokens_purge_revoked(),
+            "finished jobs": jobs_purge_finished(),
         }
         self.stdout.write("purged " + ", ".join(f"{n} {what}" for what, n in counts.items()))
