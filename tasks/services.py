@@ -49,7 +49,6 @@ from tasks.models import CompletedBy, FocusSession, Priority, Reminder, Source, 
 
 TITLE_MAX_LENGTH = 200
 ESTIMATED_DURATION_RANGE = (1, 720)
-RECURRENCE_SCOPES = ("future", "template")
 # Fields a PATCH may carry besides `version` (CONTRACT §3).
 TASK_EDITABLE_FIELDS = (
     "title",
@@ -247,8 +246,11 @@ def task_update(
         raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in sorted(unknown)])
     if (rrule is None) != (scope is None):
         raise _invalid("scope" if scope is None else "rrule", "rrule and scope must be given together.")
-    if scope is not None and scope not in RECURRENCE_SCOPES:
-        raise _invalid("scope", f"Must be one of {', '.join(RECURRENCE_SCOPES)}.")
+    if scope is not None:
+        from tasks.recurring import SCOPES
+
+        if scope not in SCOPES:
+            raise _invalid("scope", f"Must be one of {', '.join(SCOPES)}.")
 
     # Reopen/unarchive lock the task row before the user row (task → user, as everywhere).
     may_activate = data.get("completed") is False or data.get("archived") is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from perpetua.api.errors import ValidationFailed
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiGenericViewSet
 from tasks import recurring
+from tasks.filters import StrictBooleanField
 from tasks.models import TaskTemplate
 from tasks.serializers import TaskEnvelopeSerializer, TaskSerializer
 from tasks.serializers_recurring import (
@@ -37,13 +39,10 @@ _BAD_RRULE = OpenApiResponse(
 
 def parse_bool_param(request: Request, name: str) -> bool | None:
     """`true`/`false` (absent: None); anything else is a 400 (CONTRACT §0)."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    value = {"true": True, "false": False, "1": True, "0": False}.get(raw.lower())
-    if value is None:
-        raise ValidationFailed(details=[{"field": name, "message": "Must be true or false."}])
-    return value
+    try:
+        return StrictBooleanField().to_python(request.query_params.get(name))
+    except forms.ValidationError as exc:
+        raise ValidationFailed(details=[{"field": name, "message": exc.messages[0]}]) from None
 
 
 @extend_schema_view(
