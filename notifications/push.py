@@ -11,7 +11,7 @@ Rules enforced here:
 * Removing is idempotent and only ever touches the caller's own row (another user's
   endpoint, or an unknown one, is a silent no-op: 204 either way).
 * Delivery never happens inside a request: `notification_create(push=True)` enqueues
-  `push_send_notification` on commit (only if the user has a subscription), which enqueues
+  `push_send_notification` in the same transaction (only if the user has a subscription), which enqueues
   one `push_send` per subscription, so a retry re-sends to that one browser only.
   404/410 deletes the subscription; 429/5xx/network errors retry with the bounded backoff
   of perpetua.jobs; other refusals are logged and dropped; no VAPID key: logged, skipped.
@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 
 from notifications import providers
 from notifications.models import Notification, PushSubscription
-from perpetua.jobs import enqueue_on_commit, job
+from perpetua.jobs import enqueue, job
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def push_subscription_remove(*, user: Any, endpoint: str) -> bool:
 def push_enqueue_for_notification(notification: Notification) -> None:
     """Called by notification_create(push=True) inside its transaction: push after commit."""
     if PushSubscription.objects.filter(user_id=notification.user_id).exists():
-        enqueue_on_commit(push_send_notification, str(notification.pk))
+        enqueue(push_send_notification, str(notification.pk))
 
 
 def _payload(notification: Notification) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def push_send_notification(notification_id: str) -> int:
         return 0
     subscription_ids = list(PushSubscription.objects.filter(user_id=notification.user_id).values_list("pk", flat=True))
     for subscription_id in subscription_ids:
-        enqueue_on_commit(push_send, notification_id, str(subscription_id))
+        enqueue(push_send, notification_id, str(subscription_id))
     return len(subscription_ids)
 
 

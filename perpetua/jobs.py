@@ -1,13 +1,13 @@
 """Background jobs on django-tasks' database backend (CONTRACT §15, Worker).
 
-    from perpetua.jobs import enqueue_on_commit, job
+    from perpetua.jobs import enqueue, job
 
     @job()                                # a django-tasks Task with bounded retries
     def send_push(subscription_id: str) -> None: ...
 
     # inside a service's transaction.atomic():
-    enqueue_on_commit(send_push, str(subscription.id))
-    enqueue_on_commit(fire_reminder, str(reminder.id), run_after=reminder.scheduled_at)
+    enqueue(send_push, str(subscription.id))
+    enqueue(fire_reminder, str(reminder.id), run_after=reminder.scheduled_at)
 
 `manage.py run_worker` runs them (claims with FOR UPDATE SKIP LOCKED, so any number of
 workers may run). django-tasks has no retries of its own: `@job` re-enqueues a failed
@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django_tasks import task as _task
 
@@ -48,19 +47,16 @@ def _resolve_run_after(run_after: datetime | timedelta | None) -> datetime | Non
     return run_after
 
 
-def enqueue_on_commit(
-    task: Any, *args: Any, run_after: datetime | timedelta | None = None, using: str | None = None, **kwargs: Any
-) -> None:
-    """Enqueue `task(*args, **kwargs)` once the current transaction commits (at once outside one).
+def enqueue(task: Any, *args: Any, run_after: datetime | timedelta | None = None, **kwargs: Any) -> None:
+    """Enqueue `task(*args, **kwargs)` in the current transaction. `run_after` is a datetime or a delay.
 
-    A rolled-back write never leaves a job behind. `run_after` is a datetime or a delay.
+    The queue is a table of the same database, so the job row commits with the write
+    that asked for it and disappears with its rollback: no job without its cause, and no
+    cause without its job (an enqueue after commit could be lost to a crash in between).
+    Workers cannot see the row before the commit.
     """
-
-    def _enqueue() -> None:
-        when = _resolve_run_after(run_after)
-        (task.using(run_after=when) if when is not None else task).enqueue(*args, **kwargs)
-
-    transaction.on_commit(_enqueue, using=using, robust=True)
+    when = _resolve_run_after(run_after)
+    (task.using(run_after=when) if when is not None else task).enqueue(*args, **kwargs)
 
 
 def retry_delay_seconds(attempt: int, base_seconds: float | None = None) -> float:

@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from gamification.selectors import limits_for_user
 from perpetua.api.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from perpetua.jobs import enqueue_on_commit, job, retry_delay_seconds
+from perpetua.jobs import enqueue, job, retry_delay_seconds
 from recovery.services import activity_record
 from tasks import services as task_services
 from tasks.models import Priority, Task, TaskTemplate
@@ -449,7 +449,7 @@ def template_after_instance_completed(*, task: Task) -> None:
 
     Generation runs in a savepoint: if it fails (limit reached, bad data, database
     error), only the savepoint is rolled back, the completion still commits, the failure
-    is logged and `template_generate_next_job` is enqueued on commit for the worker.
+    is logged and `template_generate_next_job` is enqueued in the same transaction for the worker.
     """
     if task.template_id is None:
         return
@@ -461,7 +461,7 @@ def template_after_instance_completed(*, task: Task) -> None:
         logger.exception(
             "recurring generation failed for template %s after task %s; retry enqueued", task.template_id, task.pk
         )
-        enqueue_on_commit(
+        enqueue(
             template_generate_next_job,
             str(task.template_id),
             after.isoformat(),

@@ -18,7 +18,7 @@ Rules enforced here (decisions written down in the README):
   in-app notification (+ web push for `push`) is created in the same transaction.
   Reminders of completed or archived tasks are marked fired (`fired_at` set) without a
   notification. Each reminder write schedules `reminders_fire_due_job` at its
-  `scheduled_at` on commit; `manage.py fire_reminders` (cron, every minute) is the
+  `scheduled_at`, in the same transaction; `manage.py fire_reminders` (cron, every minute) is the
   safety net.
 """
 
@@ -37,7 +37,7 @@ from django.utils import timezone
 from notifications.services import notification_create
 from perpetua.api.errors import Archived, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from perpetua.api.serializers import format_datetime
-from perpetua.jobs import enqueue_on_commit, job
+from perpetua.jobs import enqueue, job
 from recovery.services import activity_record
 from tasks import selectors as task_selectors
 from tasks.models import Reminder, ReminderMethod, ReminderType, Task
@@ -131,7 +131,7 @@ def _clean_method(method: Any) -> str:
 
 def _schedule_firing(when: dt.datetime) -> None:
     """Run the firing job at `when`, once the write commits (none on rollback)."""
-    enqueue_on_commit(reminders_fire_due_job, run_after=when)
+    enqueue(reminders_fire_due_job, run_after=when)
 
 
 def _lock_task(*, user: Any, task_id: uuid.UUID | str) -> Task:

@@ -198,12 +198,11 @@ def push_jobs():
     return list(DBTaskResult.objects.filter(task_path__startswith="notifications.push."))
 
 
-def test_push_notification_is_enqueued_on_commit_only(user, push_service, django_capture_on_commit_callbacks):
+def test_push_notification_is_enqueued_with_its_notification(user, push_service):
     PushSubscription.objects.create(user=user, endpoint=push_service.browser().endpoint, p256dh="x", auth="y")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with transaction.atomic():
         notification = notification_create(user=user, type="reminder", title="Due", push=True)
         notification_create(user=user, type="achievement", title="Unlocked")  # in-app only
-    assert len(callbacks) == 1
     [queued] = push_jobs()
     assert queued.task_path == "notifications.push.push_send_notification"
     assert queued.args_kwargs["args"] == [str(notification.pk)]

@@ -1,6 +1,6 @@
 """Web Push delivery (CONTRACT §13, §6, §15) by the real worker against a fake push service.
 
-Transactional tests: enqueue_on_commit needs real commits, and the worker runs as in production.
+Transactional tests: enqueue needs real commits, and the worker runs as in production.
 """
 
 from __future__ import annotations

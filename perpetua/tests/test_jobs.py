@@ -12,7 +12,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from perpetua.api.metrics import JOBS_PROCESSED
-from perpetua.jobs import enqueue_on_commit, retry_delay_seconds
+from perpetua.jobs import enqueue, retry_delay_seconds
 from perpetua.tests.jobs_for_tests import always_fails, fails_once, record_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,8 +42,7 @@ def counter(job, outcome):
 
 def test_enqueued_job_runs_exactly_once():
     with transaction.atomic():
-        enqueue_on_commit(record_run, "once")
-        assert DBTaskResult.objects.count() == 0  # not before the commit
+        enqueue(record_run, "once")  # written in the transaction, committed with it
     assert DBTaskResult.objects.count() == 1
     succeeded = counter("record_run", "succeeded")
 
@@ -59,13 +58,13 @@ def test_enqueued_job_runs_exactly_once():
 
 def test_rolled_back_transaction_enqueues_nothing():
     with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue_on_commit(record_run, "never")
+        enqueue(record_run, "never")
         raise RuntimeError("rollback")
     assert DBTaskResult.objects.count() == 0
 
 
 def test_run_after_defers_the_job():
-    enqueue_on_commit(record_run, "later", run_after=timedelta(hours=1))
+    enqueue(record_run, "later", run_after=timedelta(hours=1))
     run_worker()
     assert runs("later") == 0
     assert DBTaskResult.objects.get().status == TaskResultStatus.READY

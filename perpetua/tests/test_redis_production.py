@@ -70,6 +70,7 @@ client = Client(HTTP_AUTHORIZATION="Bearer " + os.environ["TEST_TOKEN"])
 for _ in range(int(sys.argv[1])):
     response = client.get("/api/v1/users/me")
     report["statuses"].append([response.status_code, response.get("X-RateLimit-Remaining")])
+    report["reset"] = int(response.get("X-RateLimit-Reset") or 0)
 print(json.dumps(report, default=str))
 """
 
@@ -110,9 +111,16 @@ def _private_pem() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_url_moves_cache_channels_and_shared_rate_limits_to_redis(redis_url, user):
-    token = access_token_for(user=user)
+    import redis
 
-    first = _run_process(redis_url=redis_url, token=token, requests=2)
+    token = access_token_for(user=user)
+    for _ in range(2):
+        first = _run_process(redis_url=redis_url, token=token, requests=2)
+        if first["reset"] - time.time() > 20:  # the second process will run in the same window
+            break
+        # Too close to the end of this one-minute window: start again in a fresh one.
+        time.sleep(max(first["reset"] - time.time() + 1, 0))
+        redis.Redis.from_url(redis_url).flushall()
     second = _run_process(redis_url=redis_url, token=token, requests=2)
 
     assert first["cache"] == "django.core.cache.backends.redis.RedisCache"

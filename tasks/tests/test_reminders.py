@@ -97,7 +97,7 @@ def test_absolute_reminder(api, task):
     assert data["scheduled_at"] == iso(when) and data["offset_minutes"] is None and data["method"] == "push"
 
 
-def test_create_schedules_the_firing_job_on_commit(api, due_task, due, django_capture_on_commit_callbacks):
+def test_create_schedules_the_firing_job(api, due_task, due, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         data = add(api, due_task, type="before", offset_minutes=-10).json()["data"]
     job = DBTaskResult.objects.get(task_path=FIRE_JOB)
