@@ -44,7 +44,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from gamification.selectors import limits_for_user
-from perpetua.api.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from perpetua.api.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_fields_error
 from perpetua.jobs import enqueue, job, retry_delay_seconds
 from recovery.services import activity_record
 from tasks import services as task_services
@@ -64,12 +64,8 @@ TEMPLATE_WRITABLE_FIELDS = ("title", "description", "priority", "estimated_durat
 # --- RRULE parsing ------------------------------------------------------------------------------
 
 
-def _invalid(field_name: str, message: str, summary: str = "Invalid input.") -> ValidationFailed:
-    return ValidationFailed(summary, details=[{"field": field_name, "message": message}])
-
-
 def _rrule_error(message: str) -> ValidationFailed:
-    return _invalid("rrule", message, "Invalid RRULE.")
+    return field_error("rrule", message, "Invalid RRULE.")
 
 
 def rrule_normalize(value: str) -> str:
@@ -140,7 +136,7 @@ def rrule_build(*, rrule: str, dtstart: dt.datetime, tz: dt.tzinfo = dt.UTC) -> 
     try:
         rule = rrulestr(text, dtstart=dtstart.astimezone(tz).replace(microsecond=0))
     except OverflowError:
-        raise _invalid("dtstart", "Out of range.") from None
+        raise field_error("dtstart", "Out of range.") from None
     except ValueError as exc:
         raise _rrule_error(str(exc) or "Invalid RRULE.") from None
     except TypeError:  # dateutil's way of saying FREQ is missing
@@ -217,7 +213,7 @@ def _clean_fields(*, user: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 def _clean_dtstart(value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
-        raise _invalid("dtstart", "Must be an ISO-8601 datetime with a timezone.")
+        raise field_error("dtstart", "Must be an ISO-8601 datetime with a timezone.")
     return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
@@ -227,7 +223,7 @@ def _check_anchor_age(*, rrule: str, dtstart: dt.datetime) -> None:
     if "COUNT=" in rrule_normalize(rrule):
         return
     if dtstart < timezone.now() - dt.timedelta(days=settings.TEMPLATE_DTSTART_MAX_DAYS):
-        raise _invalid(
+        raise field_error(
             "dtstart", f"Must be at most {settings.TEMPLATE_DTSTART_MAX_DAYS} days in the past (or the rule has COUNT)."
         )
 
@@ -288,10 +284,10 @@ def template_update(
     no future occurrence), `active: false` pauses it. Existing instances are unchanged."""
     unknown = sorted(set(data) - set(TEMPLATE_WRITABLE_FIELDS))
     if unknown:
-        raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in unknown])
+        raise unknown_fields_error(unknown)
     for name in ("title", "rrule", "dtstart", "active", "priority"):
         if name in data and data[name] is None:
-            raise _invalid(name, "May not be null.")
+            raise field_error(name, "May not be null.")
     with transaction.atomic():
         template = template_get_for_user(user=user, template_id=template_id, for_update=True)
         changes = _clean_fields(user=user, data=data)
@@ -311,7 +307,7 @@ def template_update(
             template.active = True
             _schedule_from_now(template, rule)
             if data.get("active") is True and not template.active:
-                raise _invalid("active", "The rule has no future occurrence; change rrule or dtstart first.")
+                raise field_error("active", "The rule has no future occurrence; change rrule or dtstart first.")
             if paused and "active" not in data:
                 template.active = False
         if data.get("active") is False:
@@ -493,7 +489,7 @@ def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str
     from tasks import reminders  # reminders do not import us
 
     if scope not in SCOPES:
-        raise _invalid("scope", f"Must be one of {', '.join(SCOPES)}.")
+        raise field_error("scope", f"Must be one of {', '.join(SCOPES)}.")
     if task.template_id is None:
         raise _rrule_error("This task is not an instance of a recurring template.")
     now = timezone.now()

@@ -35,7 +35,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.services import notification_create
-from perpetua.api.errors import Archived, Forbidden, LimitExceeded, NotFound, ValidationFailed
+from perpetua.api.errors import (
+    Archived,
+    Forbidden,
+    LimitExceeded,
+    NotFound,
+    field_error,
+    unknown_fields_error,
+)
 from perpetua.api.serializers import format_datetime
 from perpetua.jobs import enqueue, job
 from recovery.services import activity_record
@@ -48,10 +55,6 @@ RELATIVE_TYPES = (ReminderType.BEFORE, ReminderType.AFTER)
 REMINDER_WRITABLE_FIELDS = ("type", "offset_minutes", "scheduled_at", "method")
 FIRE_BATCH_SIZE = 200
 NOTIFICATION_TITLE_MAX = 100
-
-
-def _invalid(field_name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(details=[{"field": field_name, "message": message}])
 
 
 # --- selectors ----------------------------------------------------------------------------------
@@ -90,7 +93,7 @@ def relative_scheduled_at(*, due_date: dt.datetime, type: str, offset_minutes: i
     try:
         return due_date - delta if type == ReminderType.BEFORE else due_date + delta
     except OverflowError:
-        raise _invalid("offset_minutes", "The reminder time would fall outside the supported date range.") from None
+        raise field_error("offset_minutes", "The reminder time would fall outside the supported date range.") from None
 
 
 def _resolve_schedule(
@@ -98,34 +101,34 @@ def _resolve_schedule(
 ) -> tuple[int | None, dt.datetime]:
     """(offset to store, scheduled_at) for a reminder of `type`, or 400."""
     if type not in ReminderType.values:
-        raise _invalid("type", f"Must be one of {', '.join(ReminderType.values)}.")
+        raise field_error("type", f"Must be one of {', '.join(ReminderType.values)}.")
     if type in RELATIVE_TYPES:
         if offset_minutes is None:
-            raise _invalid("offset_minutes", f"Required for a '{type}' reminder.")
+            raise field_error("offset_minutes", f"Required for a '{type}' reminder.")
         if isinstance(offset_minutes, bool) or not isinstance(offset_minutes, int):
-            raise _invalid("offset_minutes", "Must be an integer.")
+            raise field_error("offset_minutes", "Must be an integer.")
         limit = settings.REMINDER_MAX_OFFSET_MINUTES
         if abs(offset_minutes) > limit:
-            raise _invalid("offset_minutes", f"Its magnitude must be at most {limit} minutes.")
+            raise field_error("offset_minutes", f"Its magnitude must be at most {limit} minutes.")
         if scheduled_at is not None:
-            raise _invalid("scheduled_at", f"Computed from the task's due date for a '{type}' reminder; omit it.")
+            raise field_error("scheduled_at", f"Computed from the task's due date for a '{type}' reminder; omit it.")
         if task.due_date is None:
-            raise _invalid("type", f"A '{type}' reminder needs a task with a due date.")
+            raise field_error("type", f"A '{type}' reminder needs a task with a due date.")
         return offset_minutes, relative_scheduled_at(due_date=task.due_date, type=type, offset_minutes=offset_minutes)
     if scheduled_at is None:
-        raise _invalid("scheduled_at", "Required for an 'absolute' reminder.")
+        raise field_error("scheduled_at", "Required for an 'absolute' reminder.")
     if not isinstance(scheduled_at, dt.datetime) or timezone.is_naive(scheduled_at):
-        raise _invalid("scheduled_at", "Must be an ISO-8601 datetime with a timezone.")
+        raise field_error("scheduled_at", "Must be an ISO-8601 datetime with a timezone.")
     if scheduled_at <= now:
-        raise _invalid("scheduled_at", "Must be in the future.")
+        raise field_error("scheduled_at", "Must be in the future.")
     if offset_minutes is not None:
-        raise _invalid("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
+        raise field_error("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
     return None, scheduled_at
 
 
 def _clean_method(method: Any) -> str:
     if method not in ReminderMethod.values:
-        raise _invalid("method", f"Must be one of {', '.join(ReminderMethod.values)}.")
+        raise field_error("method", f"Must be one of {', '.join(ReminderMethod.values)}.")
     return method
 
 
@@ -183,10 +186,10 @@ def reminder_update(*, user: Any, reminder_id: uuid.UUID | str, data: dict[str, 
     relative type an offset). Moving a fired reminder to a future time re-arms it."""
     unknown = sorted(set(data) - set(REMINDER_WRITABLE_FIELDS))
     if unknown:
-        raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in unknown])
+        raise unknown_fields_error(unknown)
     for name in ("type", "method"):
         if name in data and data[name] is None:
-            raise _invalid(name, "May not be null.")
+            raise field_error(name, "May not be null.")
     now = timezone.now()
     with transaction.atomic():
         owner_check = reminder_get_for_user(user=user, reminder_id=reminder_id)
@@ -216,10 +219,10 @@ def reminder_update(*, user: Any, reminder_id: uuid.UUID | str, data: dict[str, 
                 )
             elif reminder.type == ReminderType.ABSOLUTE and new_type == ReminderType.ABSOLUTE:
                 if data.get("offset_minutes") is not None:
-                    raise _invalid("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
+                    raise field_error("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
                 offset = None
             else:
-                raise _invalid("scheduled_at", "Required when switching to an 'absolute' reminder.")
+                raise field_error("scheduled_at", "Required when switching to an 'absolute' reminder.")
         update_fields = ["type", "offset_minutes", "scheduled_at", "updated_at"]
         moved = when != reminder.scheduled_at
         reminder.type, reminder.offset_minutes, reminder.scheduled_at = new_type, offset, when

@@ -42,6 +42,8 @@ from perpetua.api.errors import (
     NotFound,
     ValidationFailed,
     VersionConflict,
+    field_error,
+    unknown_fields_error,
 )
 from recovery import services as recovery_services
 from tasks import selectors
@@ -82,16 +84,12 @@ class SubtaskWriteResult:
 # --- validation: the one place for each task rule ---------------------------------------
 
 
-def _invalid(field_name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(details=[{"field": field_name, "message": message}])
-
-
 def clean_title(title: Any, *, field_name: str = "title") -> str:
     if not isinstance(title, str):
-        raise _invalid(field_name, "Must be a string.")
+        raise field_error(field_name, "Must be a string.")
     title = title.strip()
     if not 1 <= len(title) <= TITLE_MAX_LENGTH:
-        raise _invalid(field_name, f"Must be 1 to {TITLE_MAX_LENGTH} characters after trimming.")
+        raise field_error(field_name, f"Must be 1 to {TITLE_MAX_LENGTH} characters after trimming.")
     return title
 
 
@@ -99,16 +97,16 @@ def clean_description(description: Any, *, limits: EffectiveLimits) -> str:
     if description is None:
         return ""
     if not isinstance(description, str):
-        raise _invalid("description", "Must be a string.")
+        raise field_error("description", "Must be a string.")
     limit = limits.max_description_length
     if len(description) > limit:
-        raise _invalid("description", f"Must be at most {limit} characters on your plan.")
+        raise field_error("description", f"Must be at most {limit} characters on your plan.")
     return description
 
 
 def clean_priority(priority: Any) -> str:
     if priority not in Priority.values:
-        raise _invalid("priority", f"Must be one of {', '.join(Priority.values)}.")
+        raise field_error("priority", f"Must be one of {', '.join(Priority.values)}.")
     return priority
 
 
@@ -117,7 +115,7 @@ def clean_estimated_duration(minutes: Any) -> int | None:
     if minutes is None:
         return None
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not low <= minutes <= high:
-        raise _invalid("estimated_duration", f"Must be {low} to {high} minutes.")
+        raise field_error("estimated_duration", f"Must be {low} to {high} minutes.")
     return minutes
 
 
@@ -126,10 +124,10 @@ def _clean_due_date(due_date: Any, *, created_at: dt.datetime) -> dt.datetime | 
     if due_date is None:
         return None
     if not isinstance(due_date, dt.datetime) or timezone.is_naive(due_date):
-        raise _invalid("due_date", "Must be an ISO-8601 datetime with a timezone.")
+        raise field_error("due_date", "Must be an ISO-8601 datetime with a timezone.")
     latest = created_at + dt.timedelta(days=settings.MAX_TASK_DUE_DAYS)
     if due_date > latest:
-        raise _invalid("due_date", f"Must be at most {settings.MAX_TASK_DUE_DAYS} days after the task's creation.")
+        raise field_error("due_date", f"Must be at most {settings.MAX_TASK_DUE_DAYS} days after the task's creation.")
     return due_date
 
 
@@ -243,14 +241,14 @@ def task_update(
     """
     unknown = set(data) - set(TASK_EDITABLE_FIELDS)
     if unknown:
-        raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in sorted(unknown)])
+        raise unknown_fields_error(sorted(unknown))
     if (rrule is None) != (scope is None):
-        raise _invalid("scope" if scope is None else "rrule", "rrule and scope must be given together.")
+        raise field_error("scope" if scope is None else "rrule", "rrule and scope must be given together.")
     if scope is not None:
         from tasks.recurring import SCOPES
 
         if scope not in SCOPES:
-            raise _invalid("scope", f"Must be one of {', '.join(SCOPES)}.")
+            raise field_error("scope", f"Must be one of {', '.join(SCOPES)}.")
 
     # Reopen/unarchive lock the task row before the user row (task → user, as everywhere).
     may_activate = data.get("completed") is False or data.get("archived") is False
@@ -580,7 +578,7 @@ def subtask_update(
     """
     unknown = set(data) - {"title", "completed"}
     if unknown:
-        raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in sorted(unknown)])
+        raise unknown_fields_error(sorted(unknown))
     with transaction.atomic():
         subtask = selectors.subtask_get_for_user(user=user, subtask_id=subtask_id, for_update=True)
         task = subtask.task
@@ -730,7 +728,7 @@ def focus_end(
     session → 409; no open session for the task → 404.
     """
     if (session_id is None) == (task_id is None):
-        raise _invalid("session_id", "Give exactly one of session_id or task_id.")
+        raise field_error("session_id", "Give exactly one of session_id or task_id.")
     with transaction.atomic():
         if session_id is not None:
             session = selectors.focus_session_get_for_user(user=user, session_id=session_id)

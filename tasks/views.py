@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from perpetua.api.errors import ValidationFailed
+from perpetua.api.errors import field_error
 from perpetua.api.responses import envelope
 from perpetua.api.serializers import format_datetime
 from perpetua.api.views import ApiGenericViewSet, ApiView
@@ -191,7 +191,7 @@ class TaskViewSet(ApiGenericViewSet):
             except ValueError:
                 version = 0
             if version < 1:
-                raise ValidationFailed(details=[{"field": "version", "message": "Must be a positive integer."}])
+                raise field_error("version", "Must be a positive integer.")
         tombstone = services.task_delete(user=request.user, task_id=pk, version=version)
         return envelope(
             {"tombstone_id": str(tombstone.id), "recoverable_until": format_datetime(tombstone.recoverable_until)}

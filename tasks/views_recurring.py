@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from perpetua.api.errors import ValidationFailed
+from perpetua.api.errors import field_error, unknown_fields_error
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiGenericViewSet
 from tasks import recurring
@@ -42,7 +42,7 @@ def parse_bool_param(request: Request, name: str) -> bool | None:
     try:
         return StrictBooleanField().to_python(request.query_params.get(name))
     except forms.ValidationError as exc:
-        raise ValidationFailed(details=[{"field": name, "message": exc.messages[0]}]) from None
+        raise field_error(name, exc.messages[0]) from None
 
 
 @extend_schema_view(
@@ -110,6 +110,6 @@ class TemplateViewSet(ApiGenericViewSet):
     )
     def generate(self, request: Request, pk: Any) -> Response:
         if request.data:
-            raise ValidationFailed(details=[{"field": name, "message": "Unknown field."} for name in request.data])
+            raise unknown_fields_error(request.data)
         task = recurring.template_generate(user=request.user, template_id=pk)
         return envelope(_task.to_representation(task), status=201)

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from perpetua.api.errors import ValidationFailed
+from perpetua.api.errors import field_error
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiGenericViewSet
 from tasks import reminders
@@ -37,7 +37,7 @@ def _parse_uuid_param(request: Request, name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ValidationFailed(details=[{"field": name, "message": "Must be a UUID."}]) from None
+        raise field_error(name, "Must be a UUID.") from None
 
 
 @extend_schema_view(

@@ -8,6 +8,7 @@ Domain code raises the exceptions below; `exception_handler` (DRF) and
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -49,6 +50,16 @@ class ValidationFailed(ApiError):
     status_code = 400
     code = "VALIDATION_ERROR"
     default_message = "Invalid input."
+
+
+def field_error(field: str, message: str, summary: str | None = None) -> ValidationFailed:
+    """A 400 naming one invalid field (`details: [{field, message}]`)."""
+    return ValidationFailed(summary, details=[{"field": field, "message": message}])
+
+
+def unknown_fields_error(names: Iterable[str]) -> ValidationFailed:
+    """A 400 listing fields a write does not accept (CONTRACT §0: unknown fields are a 400)."""
+    return ValidationFailed(details=[{"field": str(name), "message": "Unknown field."} for name in names])
 
 
 class Unauthorized(ApiError):

@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from perpetua.api.errors import ValidationFailed
+from perpetua.api.errors import field_error
 
 
 def _parse_int(raw: str | None, *, name: str, default: int, minimum: int, maximum: int | None) -> int:
@@ -24,10 +24,7 @@ def _parse_int(raw: str | None, *, name: str, default: int, minimum: int, maximu
         value = None
     if value is None or value < minimum or (maximum is not None and value > maximum):
         bound = f" and at most {maximum}" if maximum is not None else ""
-        raise ValidationFailed(
-            f"Invalid {name}.",
-            details=[{"field": name, "message": f"Must be an integer of at least {minimum}{bound}."}],
-        )
+        raise field_error(name, f"Must be an integer of at least {minimum}{bound}.", f"Invalid {name}.")
     return value
 
 
