@@ -43,6 +43,17 @@ def pro_user(make_user):
 
 
 @pytest.fixture
+def make_task(user):
+    """A task row of `user` (or of `owner=`), for tests that need one without the API."""
+
+    def _make(owner=None, **fields):
+        fields.setdefault("title", "A task")
+        return baker.make("tasks.Task", user=owner or user, **fields)
+
+    return _make
+
+
+@pytest.fixture
 def client_for():
     """An APIClient authenticated as `user` with a real RS256 access token."""
     from accounts.tokens import access_token_for

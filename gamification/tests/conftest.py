@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from model_bakery import baker
 
 from gamification.models import AchievementDefinition
 
@@ -43,15 +42,6 @@ def clock(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(timezone, "now", clock.now)
     return clock
-
-
-@pytest.fixture
-def make_task(user):
-    def _make(owner=None, **fields):
-        fields.setdefault("title", "A task")
-        return baker.make("tasks.Task", user=owner or user, **fields)
-
-    return _make
 
 
 @pytest.fixture

@@ -19,22 +19,8 @@ def other_user(make_user):
 
 
 @pytest.fixture
-def pro_api(client_for, pro_user):
-    return client_for(pro_user)
-
-
-@pytest.fixture
 def other_api(client_for, other_user):
     return client_for(other_user)
-
-
-@pytest.fixture
-def make_task(user):
-    def _make(owner=None, **fields):
-        fields.setdefault("title", "A task")
-        return baker.make("tasks.Task", user=owner or user, **fields)
-
-    return _make
 
 
 @pytest.fixture

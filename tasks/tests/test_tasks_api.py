@@ -13,6 +13,7 @@ from model_bakery import baker
 from perpetua.api.serializers import format_datetime
 from recovery.models import ActivityEntry
 from tasks.models import Task
+from tasks.tests.test_subtasks_api import SUBTASK_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -228,18 +229,7 @@ def test_detail_includes_subtasks_by_order_index_and_reminders(api, task, make_s
     data = response.json()["data"]
     assert set(data) == TASK_FIELDS | {"subtasks", "reminders"}
     assert [s["order_index"] for s in data["subtasks"]] == [0, 1, 2]
-    assert set(data["subtasks"][0]) == {
-        "id",
-        "user_id",
-        "task_id",
-        "title",
-        "completed",
-        "completed_at",
-        "order_index",
-        "source",
-        "created_at",
-        "updated_at",
-    }
+    assert set(data["subtasks"][0]) == SUBTASK_FIELDS
     assert data["subtasks"][0]["user_id"] == str(task.user_id)
     assert data["subtask_count"] == 3 and data["subtask_completed_count"] == 1
     assert data["reminders"] == [
