@@ -42,7 +42,7 @@ from django.http import JsonResponse
 from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
-from perpetua.api.errors import RateLimitExceeded, error_body
+from perpetua.api.errors import RateLimitExceeded, json_error
 
 API_PREFIX = "/api/"
 AUTH_PREFIX = "/api/v1/auth/"
@@ -169,10 +169,7 @@ def _view_is_throttled_by_drf(view_func: Any) -> bool | None:
 
 def _too_many_requests(result: tuple[int, int, int, bool]) -> JsonResponse:
     retry_after = _retry_after(result[2])
-    response = JsonResponse(
-        error_body(code=RateLimitExceeded.code, message=RateLimitExceeded.default_message, retry_after=retry_after),
-        status=429,
-    )
+    response = json_error(429, RateLimitExceeded.code, RateLimitExceeded.default_message, retry_after=retry_after)
     response["Retry-After"] = str(retry_after)
     return response
 
