@@ -14,7 +14,7 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from accounts.selectors import user_get_for_access_token
-from perpetua.api.errors import ApiError, Unauthorized
+from perpetua.api.exceptions import ApiError, Unauthorized
 
 _CACHE_ATTR = "_perpetua_jwt_auth"
 _MISSING = object()

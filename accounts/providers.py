@@ -22,7 +22,7 @@ from django.conf import settings
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt as google_jwt
 
-from perpetua.api.errors import ServiceUnavailable, Unauthorized
+from perpetua.api.exceptions import ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
 

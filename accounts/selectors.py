@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import RefreshToken, User
 from accounts.tokens import access_token_decode
-from perpetua.api.errors import Unauthorized
+from perpetua.api.exceptions import Unauthorized
 from perpetua.api.serializers import format_datetime
 
 # The project's own apps, whose rows make up a user's data (CONTRACT §2).

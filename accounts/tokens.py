@@ -17,7 +17,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.keys import KidTokenBackend, get_keyring
-from perpetua.api.errors import TokenExpired, Unauthorized
+from perpetua.api.exceptions import TokenExpired, Unauthorized
 
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "exp", "iat")
 

@@ -24,7 +24,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
     sign_in_data,
 )
-from perpetua.api.errors import InvalidRefreshToken
+from perpetua.api.exceptions import InvalidRefreshToken
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiView
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from notifications.models import Notification
-from perpetua.api.errors import Forbidden, NotFound
+from perpetua.api.exceptions import Forbidden, NotFound
 
 
 def notification_list(*, user: Any, unread_only: bool = False) -> QuerySet[Notification]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,8 +23,6 @@ DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG or TESTING else "")
 if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
@@ -66,7 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "perpetua.api.errors.ApiErrorMiddleware",
+    "perpetua.api.handlers.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -177,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "perpetua.api.pagination.OffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "perpetua.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "perpetua.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "perpetua.api.handlers.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 25,
 }
@@ -249,8 +248,17 @@ PUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("PUSH_MAX_SUBSCRIPTIONS_PER_USER", def
 RATE_LIMIT_GENERAL = env.int("RATE_LIMIT_GENERAL", default=100)
 RATE_LIMIT_AI = env.int("RATE_LIMIT_AI", default=20)
 RATE_LIMIT_AUTH = env.int("RATE_LIMIT_AUTH", default=10)
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# The per-IP buckets' client address: django-ipware reads it from this request.META key,
+# RATELIMIT_TRUSTED_PROXIES entries from the right (perpetua.api.ratelimit.client_ip);
+# django-ratelimit calls that function and masks IPv6 clients to their /64.
+RATELIMIT_CLIENT_IP_META_KEY = env.str("RATELIMIT_CLIENT_IP_META_KEY", default="REMOTE_ADDR")
 RATELIMIT_TRUSTED_PROXIES = env.int("RATELIMIT_TRUSTED_PROXIES", default=1)
+RATELIMIT_IP_META_KEY = "perpetua.api.ratelimit.client_ip"
+RATELIMIT_IPV4_MASK = 32
+RATELIMIT_IPV6_MASK = 64
+if env.ENVIRON.get("RATELIMIT_IP_META_KEY", "REMOTE_ADDR") != "REMOTE_ADDR":
+    # The retired name: ignoring it would silently count every client behind the proxy as one.
+    raise ImproperlyConfigured("RATELIMIT_IP_META_KEY was renamed RATELIMIT_CLIENT_IP_META_KEY")
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)

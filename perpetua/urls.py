@@ -22,7 +22,7 @@ urlpatterns = [
 ]
 
 # Errors raised outside the views (in middleware) still answer the API's error shape.
-handler400 = "perpetua.api.errors.bad_request"
-handler403 = "perpetua.api.errors.permission_denied"
-handler404 = "perpetua.api.errors.page_not_found"
-handler500 = "perpetua.api.errors.server_error"
+handler400 = "perpetua.api.handlers.bad_request"
+handler403 = "perpetua.api.handlers.permission_denied"
+handler404 = "perpetua.api.handlers.page_not_found"
+handler500 = "perpetua.api.handlers.server_error"

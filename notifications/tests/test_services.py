@@ -11,7 +11,7 @@ from notifications.services import (
     notification_mark_read,
     notifications_mark_all_read,
 )
-from perpetua.api.errors import Forbidden, NotFound
+from perpetua.api.exceptions import Forbidden, NotFound
 
 pytestmark = pytest.mark.django_db
 

@@ -45,7 +45,7 @@ from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
 
-from perpetua.api.errors import Conflict, ValidationFailed
+from perpetua.api.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger("perpetua.idempotency")
 

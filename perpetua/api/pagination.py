@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from perpetua.api.errors import field_error
+from perpetua.api.exceptions import field_error
 
 
 def _parse_int(raw: str | None, *, name: str, default: int, minimum: int, maximum: int | None) -> int:

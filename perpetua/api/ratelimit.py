@@ -31,26 +31,27 @@ REDIS_URL set the counters are shared by every server process.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import math
 import time
 from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django_ratelimit.core import get_usage
+from ipware import get_client_ip
 from rest_framework.throttling import BaseThrottle
 
-from perpetua.api.errors import RateLimitExceeded, json_error
+from perpetua.api.exceptions import RateLimitExceeded
+from perpetua.api.handlers import API_PREFIX, json_error
 
-API_PREFIX = "/api/"
 AUTH_PREFIX = "/api/v1/auth/"
 AI_PREFIX = "/api/v1/ai/"
 WINDOW_SECONDS = 60
 _USAGE_ATTR = "_ratelimit_usage"  # (limit, remaining, reset) on the Django HttpRequest
 _EXEMPT_ATTR = "_ratelimit_exempt"
 _SETTING_FOR_BUCKET = {"general": "RATE_LIMIT_GENERAL", "ai": "RATE_LIMIT_AI", "auth": "RATE_LIMIT_AUTH"}
+UNKNOWN_CLIENT = "0.0.0.0"  # noqa: S104 -- a bucket key, never bound to
 
 logger = logging.getLogger("perpetua.ratelimit")
 
@@ -63,55 +64,39 @@ def bucket_for_path(path: str) -> str:
     return "general"
 
 
-def _client_ip(request: Any) -> str:
-    """The client address the per-IP buckets count.
+def client_ip(request: HttpRequest) -> str:
+    """django-ratelimit's RATELIMIT_IP_META_KEY: the client address the per-IP buckets count.
 
-    With RATELIMIT_IP_META_KEY naming a forwarded-for header, the address is taken
-    RATELIMIT_TRUSTED_PROXIES entries from the right: what the client writes itself sits
-    to the left of what our proxies append, so it can never pick its own bucket.
+    django-ipware reads RATELIMIT_CLIENT_IP_META_KEY and takes the address
+    RATELIMIT_TRUSTED_PROXIES entries from the right: what a client writes itself sits to
+    the left of what our proxies append, so it can never pick its own bucket. ipware also
+    strips ports and unwraps IPv4-mapped addresses; django-ratelimit then masks IPv6 to
+    RATELIMIT_IPV6_MASK. A request without a usable address shares one bucket.
     """
-    meta_key = settings.RATELIMIT_IP_META_KEY
-    raw = request.META.get(meta_key) if meta_key != "REMOTE_ADDR" else None
-    if raw:
-        hops = [hop.strip() for hop in raw.split(",") if hop.strip()]
-        index = max(len(hops) - max(settings.RATELIMIT_TRUSTED_PROXIES, 1), 0)
-        value = hops[index] if hops else ""
-    else:
-        value = request.META.get("REMOTE_ADDR") or ""
-    return _bucket_address(value) or "unknown"
+    meta_key = settings.RATELIMIT_CLIENT_IP_META_KEY
+    ip = None
+    if meta_key != "REMOTE_ADDR":
+        ip, _routable = get_client_ip(
+            request,
+            proxy_count=max(settings.RATELIMIT_TRUSTED_PROXIES, 1) - 1,  # ipware counts the hops left of ours
+            request_header_order=[meta_key],
+            strict=False,  # entries a client forged on the left are skipped, not a reason to give up
+        )
+    if ip is None:  # no proxy configured, or the request did not come through it: the peer is the client
+        ip, _routable = get_client_ip(request, request_header_order=["REMOTE_ADDR"])
+    return ip or UNKNOWN_CLIENT
 
 
-def _bucket_address(value: str) -> str:
-    """One bucket per IPv4 address and per IPv6 /64 (what one client usually owns)."""
-    if value.startswith("[") and "]" in value:  # [v6]:port
-        value = value[1 : value.index("]")]
-    elif value.count(":") == 1:  # v4:port
-        value = value.split(":", 1)[0]
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return value
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-    return str(address)
+def count_request(request: HttpRequest, bucket: str, key: str) -> tuple[int, int, int, bool] | None:
+    """Count one request in `bucket` by django-ratelimit's `key` ("ip" or "user").
 
-
-def _fixed_key(value: str):
-    return lambda _group, _request: value
-
-
-def count_request(request: Any, bucket: str, key: str) -> tuple[int, int, int, bool] | None:
-    """Count one request in `bucket` for `key`; returns (limit, remaining, reset, limited).
-
-    None when the bucket is disabled (limit 0).
+    Returns (limit, remaining, reset, limited); None when the bucket is disabled (limit 0).
     """
     limit = getattr(settings, _SETTING_FOR_BUCKET[bucket])
     if limit <= 0:
         return None
     try:
-        usage = get_usage(request, group=bucket, key=_fixed_key(key), rate=(limit, WINDOW_SECONDS), increment=True)
+        usage = get_usage(request, group=bucket, key=key, rate=(limit, WINDOW_SECONDS), increment=True)
     except Exception:  # the shared cache is down: serve unlimited rather than fail every request
         logger.warning("rate-limit counters unavailable; request not counted", exc_info=True)
         return None
@@ -139,10 +124,8 @@ class BucketRateLimit(BaseThrottle):
         django_request = getattr(request, "_request", request)
         bucket = bucket_for_path(django_request.path)
         user = request.user
-        if bucket != "auth" and user is not None and user.is_authenticated:
-            key = f"u:{user.pk}"
-        else:
-            key = f"ip:{_client_ip(django_request)}"
+        # DRF has set the same user on the Django request, where django-ratelimit reads it.
+        key = "user" if bucket != "auth" and user is not None and user.is_authenticated else "ip"
         result = count_request(django_request, bucket, key)
         _record(django_request, result)
         if result is not None and result[3]:
@@ -168,10 +151,7 @@ def _view_is_throttled_by_drf(view_func: Any) -> bool | None:
 
 
 def _too_many_requests(result: tuple[int, int, int, bool]) -> JsonResponse:
-    retry_after = _retry_after(result[2])
-    response = json_error(429, RateLimitExceeded.code, RateLimitExceeded.default_message, retry_after=retry_after)
-    response["Retry-After"] = str(retry_after)
-    return response
+    return json_error(RateLimitExceeded(retry_after=_retry_after(result[2])))
 
 
 class RateLimitHeadersMiddleware:
@@ -197,7 +177,7 @@ class RateLimitHeadersMiddleware:
 
     def _count_by_ip(self, request: Any) -> tuple[int, int, int, bool] | None:
         bucket = "auth" if request.path.startswith(AUTH_PREFIX) else "general"
-        result = count_request(request, bucket, f"ip:{_client_ip(request)}")
+        result = count_request(request, bucket, "ip")
         _record(request, result)
         return result
 

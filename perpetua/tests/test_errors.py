@@ -83,6 +83,36 @@ def test_unhandled_exception_is_internal_error_without_internals(api, settings):
     assert "secret_table" in lines[0].get("exc_info", "")
 
 
+def test_method_not_allowed_by_a_plain_django_view(api):
+    response = api.post("/api/v1/plain-get-only", {}, format="json")
+    error = assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert error["message"] == "Method not allowed."
+    assert response["Allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "message"),
+    [
+        ("get", "/api/v1/does-not-exist", 404, "NOT_FOUND", "Not found."),
+        ("get", f"/api/v1/items/{uuid.uuid4()}", 404, "NOT_FOUND", "Not found."),  # Http404 in a DRF view
+        ("delete", "/api/v1/plain-get-only", 405, "METHOD_NOT_ALLOWED", "Method not allowed."),
+        ("post", "/api/v1/echo", 413, "PAYLOAD_TOO_LARGE", "Request body is too large."),
+        ("get", "/api/v1/boom", 500, "INTERNAL_ERROR", "Internal server error."),
+    ],
+)
+def test_every_error_answer_carries_its_contract_message(api, settings, method, path, status, code, message):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+    api.raise_request_exception = False
+    body = {"title": "x" * 200} if status == 413 else None
+    response = getattr(api, method)(path, body, format="json")
+    assert assert_error(response, status, code)["message"] == message
+
+
+def test_drf_keeps_its_own_message_under_the_contract_code(api):
+    error = assert_error(api.delete("/api/v1/echo"), 405, "METHOD_NOT_ALLOWED")
+    assert error["message"] == 'Method "DELETE" not allowed.'
+
+
 def test_request_id_is_echoed_when_valid_and_generated_otherwise(api):
     assert api.get("/api/v1/echo", HTTP_X_REQUEST_ID="abc-123").headers["X-Request-ID"] == "abc-123"
     generated = api.get("/api/v1/echo", HTTP_X_REQUEST_ID="bad id with spaces").headers["X-Request-ID"]
@@ -134,6 +164,7 @@ def test_errors_raised_in_middleware_keep_the_error_shape(api):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["error"]["message"] == "Bad request."
 
 
 def test_rate_limiting_fails_open_when_the_shared_cache_is_down(api, settings):

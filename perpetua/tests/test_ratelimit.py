@@ -1,5 +1,8 @@
 """Rate limits (CONTRACT §0): buckets, headers, 429 shape, exemptions."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -159,9 +162,19 @@ def _uuid():
     return str(uuid.uuid4())
 
 
-def test_a_forged_forwarded_for_entry_does_not_open_a_new_bucket(limits):
-    limits.RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+def _auth_pings(count, **client_kwargs):
+    client = APIClient(**client_kwargs)
+    return [client.post("/api/v1/auth/ping", {}, format="json").status_code for _ in range(count)]
+
+
+@pytest.fixture
+def behind_one_proxy(limits):
+    limits.RATELIMIT_CLIENT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
     limits.RATELIMIT_TRUSTED_PROXIES = 1  # our proxy appends the address it saw
+    return limits
+
+
+def test_a_forged_forwarded_for_entry_does_not_open_a_new_bucket(behind_one_proxy):
     statuses = [
         APIClient(HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 198.51.100.7").post("/api/v1/auth/ping", {}, format="json")
         for n in range(3)
@@ -171,16 +184,53 @@ def test_a_forged_forwarded_for_entry_does_not_open_a_new_bucket(limits):
     assert other.status_code == 200
 
 
+def test_with_two_trusted_proxies_the_second_entry_from_the_right_counts(behind_one_proxy):
+    behind_one_proxy.RATELIMIT_TRUSTED_PROXIES = 2
+    assert _auth_pings(2, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.20, 10.0.0.1") == [200, 200]
+    # Another forged prefix and another inner proxy hop: the same client, the same bucket.
+    assert _auth_pings(1, HTTP_X_FORWARDED_FOR="203.0.113.50, 198.51.100.20, 10.0.0.2") == [429]
+    assert _auth_pings(1, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.21, 10.0.0.1") == [200]
+
+
+def test_a_request_that_bypassed_the_proxy_counts_its_peer_address(behind_one_proxy):
+    assert _auth_pings(3, REMOTE_ADDR="198.51.100.30") == [200, 200, 429]
+    assert _auth_pings(1, REMOTE_ADDR="198.51.100.31") == [200]
+
+
 @pytest.mark.parametrize(
-    ("seen", "bucket"),
+    ("first", "then", "same_bucket"),
     [
-        ("::ffff:1.2.3.4", "1.2.3.4"),  # IPv4 clients of a dual-stack bind keep their own bucket
-        ("1.2.3.4:5555", "1.2.3.4"),  # a port some proxies add is not part of the client
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),  # an IPv6 client owns its /64
-        ("[2001:db8::1]:443", "2001:db8::"),
+        ("::ffff:1.2.3.4", "1.2.3.4", True),  # IPv4 clients of a dual-stack bind keep their own bucket
+        ("1.2.3.4:5555", "1.2.3.4", True),  # a port some proxies add is not part of the client
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::9", True),  # an IPv6 client owns its /64
+        ("[2001:db8::1]:443", "2001:db8::2", True),
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),  # the next /64 is another client
+        ("1.2.3.4", "1.2.3.5", False),
     ],
 )
-def test_client_addresses_are_bucketed_per_client(seen, bucket):
-    from perpetua.api.ratelimit import _bucket_address
+def test_client_addresses_are_bucketed_per_client(behind_one_proxy, first, then, same_bucket):
+    assert _auth_pings(2, HTTP_X_FORWARDED_FOR=f"10.0.0.1, {first}") == [200, 200]
+    assert _auth_pings(1, HTTP_X_FORWARDED_FOR=f"10.0.0.1, {then}") == [429 if same_bucket else 200]
 
-    assert _bucket_address(seen) == bucket
+
+def test_ipv6_peers_are_bucketed_per_64_without_a_proxy(limits):
+    assert _auth_pings(2, REMOTE_ADDR="2001:db8:5:6::1") == [200, 200]
+    assert _auth_pings(1, REMOTE_ADDR="2001:db8:5:6:ffff::2") == [429]
+    assert _auth_pings(1, REMOTE_ADDR="2001:db8:5:7::1") == [200]
+
+
+def test_the_retired_proxy_setting_name_refuses_to_start():
+    """An old deployment's RATELIMIT_IP_META_KEY must not be ignored (every client would share one bucket)."""
+    env = {
+        **os.environ,
+        "RATELIMIT_IP_META_KEY": "HTTP_X_FORWARDED_FOR",
+        "DJANGO_SETTINGS_MODULE": "perpetua.settings",
+        "TESTING": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "RATELIMIT_CLIENT_IP_META_KEY" in result.stderr
+    env["RATELIMIT_IP_META_KEY"] = "REMOTE_ADDR"  # an unchanged copy of the old .env.example still starts
+    assert subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, timeout=60).returncode == 0

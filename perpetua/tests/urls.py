@@ -13,12 +13,13 @@ from django.contrib.auth.models import Group
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from perpetua.api.deprecation import deprecated
-from perpetua.api.errors import ServiceUnavailable
+from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiView
@@ -130,6 +131,7 @@ api = [
     path("old", OldView.as_view()),
     path("old-method", OldMethodView.as_view()),
     path("plain", plain_view),
+    path("plain-get-only", require_GET(plain_view)),
 ]
 
 urlpatterns = [

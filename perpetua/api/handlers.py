@@ -1,0 +1,223 @@
+"""The contract's error shape (CONTRACT §0), rendered in exactly one place.
+
+Services raise the errors of `perpetua.api.exceptions`; this module turns them — and
+the exceptions Django and DRF raise themselves — into
+`{"error": {"code", "message", "details"?, "request_id", ...extra}}`:
+
+- `exception_handler`: DRF's EXCEPTION_HANDLER, for everything raised inside a DRF view;
+- `ApiErrorMiddleware`: everything outside DRF (unknown URLs, Django's 405/413, crashes);
+- `bad_request` ... `server_error`: Django's error views, for errors raised in middleware.
+
+Statuses, codes and messages are never written here: each comes from its exception class.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from perpetua.api.exceptions import (
+    AccessDenied,
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InternalError,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from perpetua.api.request_id import get_request_id
+
+logger = logging.getLogger("perpetua.errors")
+
+API_PREFIX = "/api/"
+
+# Django's own exceptions, wherever they are raised.
+_DJANGO_EQUIVALENTS: dict[type[Exception], type[ApiError]] = {
+    Http404: NotFound,
+    PermissionDenied: AccessDenied,
+    RequestDataTooBig: PayloadTooLarge,
+}
+
+# DRF's exceptions keep their own message (e.g. `Method "PUT" not allowed.`) under our code.
+_DRF_EQUIVALENTS: dict[type[drf_exceptions.APIException], type[ApiError]] = {
+    drf_exceptions.NotAuthenticated: Unauthorized,
+    drf_exceptions.AuthenticationFailed: Unauthorized,
+    drf_exceptions.PermissionDenied: Forbidden,
+    drf_exceptions.MethodNotAllowed: MethodNotAllowed,
+    drf_exceptions.NotAcceptable: NotAcceptable,
+    drf_exceptions.UnsupportedMediaType: UnsupportedMediaType,
+    drf_exceptions.ParseError: ValidationFailed,
+}
+
+# Django's HTML answers that become the contract shape under /api/.
+_HTML_ANSWERS: dict[int, type[ApiError]] = {
+    error.status_code: error for error in (NotFound, MethodNotAllowed, PayloadTooLarge, InternalError)
+}
+
+
+def error_body(error: ApiError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    body.update(error.extra)
+    body["request_id"] = get_request_id()
+    return {"error": body}
+
+
+def json_error(error: ApiError) -> JsonResponse:
+    """The contract's error response for `error` outside DRF (middleware, Django views)."""
+    response = JsonResponse(error_body(error), status=error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _flatten_details(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested ValidationError detail → the contract's flat `details` list."""
+    out: list[dict[str, str]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            field = key if key != "non_field_errors" else ""
+            name = f"{prefix}.{field}" if prefix and field else (prefix or field)
+            out.extend(_flatten_details(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out.extend({"field": prefix or "non_field_errors", "message": str(item)} for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                out.extend(_flatten_details(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
+    else:
+        out.append({"field": prefix or "non_field_errors", "message": str(detail)})
+    return out
+
+
+def _django_equivalent(exc: Exception) -> ApiError | None:
+    for django_class, error_class in _DJANGO_EQUIVALENTS.items():
+        if isinstance(exc, django_class):
+            return error_class()
+    return None
+
+
+def _as_api_error(exc: Exception) -> ApiError | None:
+    """The contract error `exc` stands for; None for an unexpected exception (a crash)."""
+    if isinstance(exc, ApiError):
+        return exc
+    error = _django_equivalent(exc)
+    if error is not None:
+        return error
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return ValidationFailed(details=_flatten_details(exc.detail))
+    if isinstance(exc, drf_exceptions.NotFound):
+        return NotFound()  # DRF's detail (e.g. "Invalid page.") is not the contract's message
+    if not isinstance(exc, drf_exceptions.APIException):
+        return None
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    for drf_class, error_class in _DRF_EQUIVALENTS.items():
+        if isinstance(exc, drf_class):
+            return error_class(detail)
+    error = ApiError(detail, code="ERROR")  # a DRF error the contract does not name
+    error.status_code = exc.status_code
+    return error
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error raised inside a view gets the contract shape."""
+    error = _as_api_error(exc)
+    if error is None:
+        return None  # unhandled: ApiErrorMiddleware logs it and answers InternalError
+    # DRF's own status wins: it turns a 401 into a 403 for views without an authenticate header.
+    status_code = getattr(exc, "status_code", error.status_code)
+    headers = dict(error.headers)
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    authenticate_header = getattr(context.get("view"), "get_authenticate_header", None)
+    if status_code == 401 and authenticate_header and "WWW-Authenticate" not in headers:
+        value = authenticate_header(context["request"])
+        if value:
+            headers["WWW-Authenticate"] = value
+    return Response(error_body(error), status=status_code, headers=headers)
+
+
+def _declared_body_too_large(request: HttpRequest) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.MAX_REQUEST_BODY_BYTES
+
+
+class ApiErrorMiddleware:
+    """Errors raised outside DRF views: unknown `/api/` URLs, 405/413 from Django, crashes.
+
+    Django's own 404/500 pages are HTML; for the API they become the contract shape.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and _declared_body_too_large(request):
+            # DRF parses the request stream directly, which bypasses Django's own
+            # DATA_UPLOAD_MAX_MEMORY_SIZE check: refuse oversized bodies up front.
+            return json_error(PayloadTooLarge())
+        response = self.get_response(request)
+        error_class = _HTML_ANSWERS.get(response.status_code)
+        if (
+            error_class is not None
+            and request.path.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            new = json_error(error_class())
+            for header in ("X-Request-ID", "Allow"):
+                if response.has_header(header):
+                    new[header] = response[header]
+            return new
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        error = _django_equivalent(exception)
+        if error is None:
+            logger.exception("unhandled exception on %s %s", request.method, request.path)
+            error = InternalError()
+        return json_error(error)
+
+
+# --- Django's error views (perpetua/urls.py): errors raised in middleware ------------------
+
+
+def bad_request(request: HttpRequest, exception: SuspiciousOperation) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return json_error(BadRequest())
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: PermissionDenied) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return json_error(AccessDenied())
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return json_error(NotFound())
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return json_error(InternalError())
+    return defaults.server_error(request)
