@@ -21,11 +21,15 @@ import hmac
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
+from django_tasks_db.models import DBTaskResult
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
+
+from perpetua.api.exceptions import AccessDenied, NotFound
 
 CREDITS_CONSUMED = Counter(
     "perpetua_credits_consumed",
@@ -50,9 +54,6 @@ class JobQueueCollector:
         return [self._family()]
 
     def collect(self) -> Any:
-        from django.db.models import Count
-        from django_tasks_db.models import DBTaskResult
-
         family = self._family()
         rows = DBTaskResult.objects.values_list("task_path", "status").annotate(n=Count("id")).order_by()
         for task_path, status, count in rows:
@@ -81,10 +82,10 @@ def _plain(status: int, text: str, **headers: str) -> HttpResponse:
 def metrics_view(request: Any) -> HttpResponse:
     token = settings.METRICS_TOKEN
     if not token:
-        return _plain(404, "Not found.")
+        return _plain(NotFound.status_code, NotFound.default_message)
     scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not presented:
         return _plain(401, "Bearer token required.", **{"WWW-Authenticate": 'Bearer realm="metrics"'})
     if not hmac.compare_digest(presented.strip().encode(), token.encode()):
-        return _plain(403, "Forbidden.")
+        return _plain(AccessDenied.status_code, AccessDenied.default_message)
     return ExportToDjangoView(request)

@@ -22,6 +22,23 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from perpetua.api.exceptions import (
+    Archived,
+    Conflict,
+    Forbidden,
+    InternalError,
+    LimitExceeded,
+    NotFound,
+    PayloadTooLarge,
+    RateLimitExceeded,
+    TaskNotFound,
+    TierRequired,
+    TokenExpired,
+    Unauthorized,
+    ValidationFailed,
+)
+from perpetua.api.ratelimit import BucketRateLimit
+
 _PRIVATE_KEY = "x-perpetua-error-statuses"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -33,8 +50,8 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message", "request_id"],
             "properties": {
-                "code": {"type": "string", "description": "Contract error code.", "example": "VALIDATION_ERROR"},
-                "message": {"type": "string", "example": "Invalid input."},
+                "code": {"type": "string", "description": "Contract error code.", "example": ValidationFailed.code},
+                "message": {"type": "string", "example": ValidationFailed.default_message},
                 "details": {
                     "type": "array",
                     "description": "Field errors (validation only).",
@@ -45,29 +62,31 @@ ERROR_SCHEMA: dict[str, Any] = {
                     },
                 },
                 "request_id": {"type": "string", "nullable": True, "description": "Echoes X-Request-ID."},
-                "retry_after": {"type": "integer", "description": "Seconds to wait (RATE_LIMIT_EXCEEDED)."},
-                "refresh_required": {"type": "boolean", "description": "Present on TOKEN_EXPIRED."},
+                "retry_after": {"type": "integer", "description": f"Seconds to wait ({RateLimitExceeded.code})."},
+                "refresh_required": {"type": "boolean", "description": f"Present on {TokenExpired.code}."},
             },
             "additionalProperties": True,
         }
     },
 }
 
+# Component name and description per status; codes come from the exception classes.
 _ERROR_RESPONSES: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "VALIDATION_ERROR: the body, a query parameter or a header is invalid."),
-    401: ("Unauthorized", "UNAUTHORIZED / TOKEN_EXPIRED: missing, invalid or expired credentials."),
-    403: ("Forbidden", "FORBIDDEN (another user's resource) or TIER_REQUIRED."),
-    404: ("NotFound", "NOT_FOUND (TASK_NOT_FOUND for a task)."),
-    409: ("Conflict", "CONFLICT (stale version, Idempotency-Key reused or in flight), LIMIT_EXCEEDED, ARCHIVED."),
-    413: ("PayloadTooLarge", "PAYLOAD_TOO_LARGE: the body is over the configured maximum."),
-    429: ("TooManyRequests", "RATE_LIMIT_EXCEEDED (`retry_after` in the error, `Retry-After` header)."),
-    500: ("InternalError", "INTERNAL_ERROR: unexpected failure, logged with the request id."),
+    400: ("BadRequest", f"{ValidationFailed.code}: the body, a query parameter or a header is invalid."),
+    401: ("Unauthorized", f"{Unauthorized.code} / {TokenExpired.code}: missing, invalid or expired credentials."),
+    403: ("Forbidden", f"{Forbidden.code} (another user's resource) or {TierRequired.code}."),
+    404: ("NotFound", f"{NotFound.code} ({TaskNotFound.code} for a task)."),
+    409: (
+        "Conflict",
+        f"{Conflict.code} (stale version, Idempotency-Key reused or in flight), {LimitExceeded.code}, {Archived.code}.",
+    ),
+    413: ("PayloadTooLarge", f"{PayloadTooLarge.code}: the body is over the configured maximum."),
+    429: ("TooManyRequests", f"{RateLimitExceeded.code} (`retry_after` in the error, `Retry-After` header)."),
+    500: ("InternalError", f"{InternalError.code}: unexpected failure, logged with the request id."),
 }
 
 
 def _is_rate_limited(view: Any) -> bool:
-    from perpetua.api.ratelimit import BucketRateLimit
-
     return any(isinstance(t, type) and issubclass(t, BucketRateLimit) for t in getattr(view, "throttle_classes", []))
 
 
