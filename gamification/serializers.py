@@ -71,7 +71,7 @@ class AchievementStatsSerializer(serializers.Serializer):
     notes_converted = serializers.IntegerField(min_value=0)
 
 
-class UnlockSerializer(serializers.Serializer):
+class AchievementUnlockSerializer(serializers.Serializer):
     """The `Unlock` object (CONTRACT §11), wherever one is returned: completion responses
     and `/achievements/me` `unlocked_achievements` (built by `selectors.unlock_data`)."""
 
@@ -106,7 +106,7 @@ class AchievementsMeSerializer(serializers.Serializer):
     unlocked = serializers.ListField(
         child=serializers.CharField(), help_text="Codes of every unlocked achievement, oldest unlock first."
     )
-    unlocked_achievements = UnlockSerializer(many=True)
+    unlocked_achievements = AchievementUnlockSerializer(many=True)
     progress = AchievementProgressSerializer(many=True)
     effective_limits = EffectiveLimitsSerializer()
 

@@ -97,7 +97,9 @@ class NotificationViewSet(ApiGenericViewSet):
         summary="Delete a notification",
         request=None,
         responses={
-            200: inline_serializer(name="NotificationDeletedResponse", fields={"data": NotificationDeletedSerializer()}),
+            200: inline_serializer(
+                name="NotificationDeletedResponse", fields={"data": NotificationDeletedSerializer()}
+            ),
             **_OWNED,
         },
     )
