@@ -11,11 +11,22 @@ class Tier(models.TextChoices):
     PRO = "pro", "Pro"
 
 
+NAME_MAX_LENGTH = 100
+
+
+def name_from_email(email: str) -> str:
+    """The name of an account that has none: the email's local part (CONTRACT §1: never empty)."""
+    return email.rpartition("@")[0][:NAME_MAX_LENGTH] or email[:NAME_MAX_LENGTH]
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        email = self.normalize_email(email).lower()
+        # Every sign-up path (Google, issue_token, createsuperuser) ends here.
+        fields["name"] = (fields.get("name") or "").strip()[:NAME_MAX_LENGTH] or name_from_email(email)
+        user = self.model(email=email, **fields)
         if password:
             user.set_password(password)
         else:
@@ -34,7 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     google_sub = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    name = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, default="")
     avatar_url = models.URLField(max_length=1000, blank=True, default="")
     timezone = models.CharField(max_length=64, default="UTC")
     tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.FREE)
@@ -54,6 +65,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def display_name(self) -> str:
+        """`name`, or the email's local part for rows stored before names were filled in."""
+        return self.name or name_from_email(self.email)
+
+    @property
+    def google_id(self) -> str:
+        """Google's `sub`; "" for an account that never signed in with Google (CONTRACT §1)."""
+        return self.google_sub or ""
 
     @property
     def is_pro(self) -> bool:

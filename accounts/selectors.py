@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import RefreshToken, User
 from accounts.tokens import access_token_decode
-from perpetua.api.exceptions import Unauthorized
+from perpetua.api.exceptions import Forbidden, Unauthorized
 from perpetua.api.serializers import format_datetime
 
 # The project's own apps, whose rows make up a user's data (CONTRACT §2).
@@ -62,6 +62,14 @@ def user_get_for_access_token(*, token: str) -> tuple[User, dict[str, Any]]:
     if user is None or user.session_revoked:
         raise Unauthorized("Invalid access token.")
     return user, payload
+
+
+def user_get_own(*, user: User, user_id: uuid.UUID) -> User:
+    """The user a `/users/{user_id}/...` route names, which must be the caller (CONTRACT §11,
+    §14): any other id is 403, whether or not it exists, so ids cannot be probed."""
+    if user_id != user.pk:
+        raise Forbidden("You can only read your own data.")
+    return user
 
 
 # --- export ------------------------------------------------------------------------------

@@ -18,9 +18,16 @@ def _timezones() -> frozenset[str]:
 
 
 class UserSerializer(ModelSerializer):
+    """The User object (CONTRACT §1). `name` is never empty; `google_id` is "" without Google."""
+
+    google_id = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="Google's `sub`; empty for an account never signed in with Google."
+    )
+    name = serializers.CharField(source="display_name", read_only=True, min_length=1, max_length=100)
+
     class Meta:
         model = User
-        fields = ["id", "email", "name", "avatar_url", "timezone", "tier", "created_at", "updated_at"]
+        fields = ["id", "google_id", "email", "name", "avatar_url", "timezone", "tier", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -43,7 +50,8 @@ class RefreshSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class SignInSerializer(serializers.Serializer):
-    """The sign-in / refresh response data; also what `manage.py issue_token` prints."""
+    """The sign-in / refresh response body, flat (no `data` envelope: CONTRACT §1, the SPA
+    reads `access_token` at the top level); also what `manage.py issue_token` prints."""
 
     access_token = serializers.CharField()
     refresh_token = serializers.CharField()
@@ -52,12 +60,24 @@ class SignInSerializer(serializers.Serializer):
     user = UserSerializer()
 
 
-class SignInEnvelopeSerializer(serializers.Serializer):
-    data = SignInSerializer()
-
-
 class UserEnvelopeSerializer(serializers.Serializer):
     data = UserSerializer()
+
+
+class LoggedOutSerializer(serializers.Serializer):
+    logged_out = serializers.BooleanField()
+
+
+class LoggedOutEnvelopeSerializer(serializers.Serializer):
+    data = LoggedOutSerializer()
+
+
+class AccountDeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+
+
+class AccountDeletedEnvelopeSerializer(serializers.Serializer):
+    data = AccountDeletedSerializer()
 
 
 class UserExportEnvelopeSerializer(serializers.Serializer):

@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from accounts import selectors, services
 from accounts.keys import jwks_document
 from accounts.serializers import (
+    AccountDeletedEnvelopeSerializer,
     GoogleCallbackSerializer,
+    LoggedOutEnvelopeSerializer,
     RefreshSerializer,
-    SignInEnvelopeSerializer,
+    SignInSerializer,
     UserEnvelopeSerializer,
     UserExportEnvelopeSerializer,
     UserSerializer,
@@ -54,7 +56,8 @@ def _delete_refresh_cookie(response: Response) -> None:
 
 
 def _sign_in_response(result: services.SignInResult) -> Response:
-    response = envelope(sign_in_data(result), headers={"Cache-Control": "no-store"})
+    """Flat, the one exception to the envelope (CONTRACT §1)."""
+    response = Response(sign_in_data(result), headers={"Cache-Control": "no-store"})
     _set_refresh_cookie(response, result.refresh_token)
     return response
 
@@ -77,7 +80,7 @@ class GoogleCallbackView(AuthView):
     @extend_schema(
         tags=["auth"],
         request=GoogleCallbackSerializer,
-        responses={200: SignInEnvelopeSerializer, 401: _GOOGLE_REFUSED, 503: _GOOGLE_DOWN},
+        responses={200: SignInSerializer, 401: _GOOGLE_REFUSED, 503: _GOOGLE_DOWN},
         summary="Sign in with a Google ID token",
     )
     def post(self, request: Request) -> Response:
@@ -90,7 +93,7 @@ class RefreshView(AuthView):
     @extend_schema(
         tags=["auth"],
         request=RefreshSerializer,
-        responses={200: SignInEnvelopeSerializer, 401: _REFRESH_REFUSED},
+        responses={200: SignInSerializer, 401: _REFRESH_REFUSED},
         summary="Rotate a refresh token (body or cookie) into a new token pair",
     )
     def post(self, request: Request) -> Response:
@@ -106,16 +109,17 @@ class LogoutView(AuthView):
     @extend_schema(
         tags=["auth"],
         request=RefreshSerializer,
-        responses={204: OpenApiResponse(description="Signed out (always, idempotent).")},
+        responses={200: LoggedOutEnvelopeSerializer},
+        description="Always 200 (idempotent), also for an unknown, missing or unreadable token.",
         summary="Sign out: revoke the refresh token's session",
     )
     def post(self, request: Request) -> Response:
         try:
             body = request.data if isinstance(request.data, dict) else {}
-        except (ParseError, UnsupportedMediaType):  # 204 always: an unreadable body still signs out
+        except (ParseError, UnsupportedMediaType):  # 200 always: an unreadable body still signs out
             body = {}
         services.session_end(refresh_token=_refresh_token_from(request, body.get("refresh_token")))
-        response = Response(status=204)
+        response = envelope({"logged_out": True})
         _delete_refresh_cookie(response)
         return response
 
@@ -157,12 +161,12 @@ class MeView(ApiView):
 
     @extend_schema(
         tags=["users"],
-        responses={204: OpenApiResponse(description="Account and all its data deleted.")},
+        responses={200: AccountDeletedEnvelopeSerializer},
         summary="Delete the account and everything it owns",
     )
     def delete(self, request: Request) -> Response:
         services.user_delete(user=request.user)
-        response = Response(status=204)
+        response = envelope({"deleted": True})
         _delete_refresh_cookie(response)
         return response
 

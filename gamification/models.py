@@ -19,7 +19,7 @@ class Category(models.TextChoices):
     """What a definition's threshold is compared with."""
 
     TASKS = "tasks", "Tasks completed (lifetime)"
-    STREAK = "streak", "Current streak (UTC days)"
+    STREAKS = "streaks", "Current streak (UTC days)"
     FOCUS = "focus", "Focus completions"
     NOTES = "notes", "Notes converted to tasks"
 

@@ -22,6 +22,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from gamification.models import AchievementDefinition, Category, PerkType, UserAchievement, UserProgress
+from perpetua.api.serializers import format_datetime
 
 
 @dataclass(frozen=True)
@@ -183,12 +184,18 @@ def perk_data(definition: AchievementDefinition) -> dict[str, Any] | None:
     return {"type": definition.perk_type, "value": definition.perk_value}
 
 
-def unlock_data(definition: AchievementDefinition) -> dict[str, Any]:
-    """The contract's `Unlock` object: `{id, name, description, perk}`; `id` is the code."""
+def unlock_data(definition: AchievementDefinition, *, unlocked_at: dt.datetime) -> dict[str, Any]:
+    """THE `Unlock` object (CONTRACT §11), in completion responses and `/achievements/me`:
+    `id` is the code; `achievement_id`/`achievement_name` repeat `id`/`name` under the
+    SPA's names. `unlocked_at` is already in the contract's format (these dicts reach the
+    response as they are)."""
     return {
         "id": definition.code,
+        "achievement_id": definition.code,
         "name": definition.name,
+        "achievement_name": definition.name,
         "description": definition.description,
+        "unlocked_at": format_datetime(unlocked_at),
         "perk": perk_data(definition),
     }
 
@@ -196,7 +203,7 @@ def unlock_data(definition: AchievementDefinition) -> dict[str, Any]:
 def _current_for(category: str, stats: dict[str, int]) -> int:
     return {
         Category.TASKS: stats["lifetime_tasks_completed"],
-        Category.STREAK: stats["current_streak"],
+        Category.STREAKS: stats["current_streak"],
         Category.FOCUS: stats["focus_completions"],
         Category.NOTES: stats["notes_converted"],
     }.get(category, 0)
@@ -216,8 +223,9 @@ def achievements_overview(*, user: Any) -> dict[str, Any]:
     """GET /achievements/me (CONTRACT §11) in four queries, whatever the counts:
     progress row, active definitions, the user's unlocks (with their definitions), perks.
 
-    `unlocked` lists every unlock, also of definitions deactivated since (they are
-    permanent); `progress` lists the active definitions.
+    `unlocked` is the codes of every unlock, also of definitions deactivated since (they
+    are permanent), and `unlocked_achievements` the same unlocks as `Unlock` objects;
+    `progress` lists the active definitions.
     """
     stats = stats_from_progress(progress_for_user(user=user))
     unlocks = list(
@@ -228,16 +236,8 @@ def achievements_overview(*, user: Any) -> dict[str, Any]:
     held = {unlock.definition_id for unlock in unlocks}
     return {
         "stats": stats,
-        "unlocked": [
-            {
-                "id": unlock.definition.code,
-                "name": unlock.definition.name,
-                "description": unlock.definition.description,
-                "unlocked_at": unlock.unlocked_at,
-                "perk": perk_data(unlock.definition),
-            }
-            for unlock in unlocks
-        ],
+        "unlocked": [unlock.definition.code for unlock in unlocks],
+        "unlocked_achievements": [unlock_data(unlock.definition, unlocked_at=unlock.unlocked_at) for unlock in unlocks],
         "progress": [
             {
                 "id": definition.code,

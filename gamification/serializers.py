@@ -18,20 +18,47 @@ class AchievementPerkSerializer(serializers.Serializer):
 
 
 class AchievementDefinitionSerializer(ModelSerializer):
-    """A definition. `id` is its stable code (e.g. `tasks_5`), the id used in `Unlock` objects."""
+    """A definition (CONTRACT §11). `id` is its stable code (e.g. `tasks_5`), the id used in
+    `Unlock` objects; `message`, `perk_type` and `perk_value` are the SPA's names for
+    `description` and `perk`."""
 
     id = serializers.CharField(source="code", help_text="Stable code of the achievement, e.g. `tasks_5`.")
+    message = serializers.CharField(source="description", allow_blank=True, help_text="= `description`.")
     category = serializers.ChoiceField(choices=Category.choices)
     perk = serializers.SerializerMethodField()
+    perk_type = serializers.SerializerMethodField(help_text="= `perk.type`; null without a perk.")
+    perk_value = serializers.SerializerMethodField(help_text="= `perk.value`; null without a perk.")
 
     class Meta:
         model = AchievementDefinition
-        fields = ["id", "name", "description", "category", "threshold", "perk", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "message",
+            "category",
+            "threshold",
+            "perk",
+            "perk_type",
+            "perk_value",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(AchievementPerkSerializer(allow_null=True))
     def get_perk(self, definition: AchievementDefinition) -> dict[str, Any] | None:
         return perk_data(definition)
+
+    @extend_schema_field(serializers.ChoiceField(choices=PerkType.choices, allow_null=True))
+    def get_perk_type(self, definition: AchievementDefinition) -> str | None:
+        perk = perk_data(definition)
+        return None if perk is None else perk["type"]
+
+    @extend_schema_field(serializers.IntegerField(min_value=1, allow_null=True))
+    def get_perk_value(self, definition: AchievementDefinition) -> int | None:
+        perk = perk_data(definition)
+        return None if perk is None else perk["value"]
 
 
 class AchievementStatsSerializer(serializers.Serializer):
@@ -44,9 +71,14 @@ class AchievementStatsSerializer(serializers.Serializer):
     notes_converted = serializers.IntegerField(min_value=0)
 
 
-class UnlockedAchievementSerializer(serializers.Serializer):
+class AchievementUnlockSerializer(serializers.Serializer):
+    """The `Unlock` object (CONTRACT §11), wherever one is returned: completion responses
+    and `/achievements/me` `unlocked_achievements` (built by `selectors.unlock_data`)."""
+
     id = serializers.CharField(help_text="The achievement's code, e.g. `tasks_5`.")
+    achievement_id = serializers.CharField(help_text="= `id`.")
     name = serializers.CharField()
+    achievement_name = serializers.CharField(help_text="= `name`.")
     description = serializers.CharField(allow_blank=True)
     unlocked_at = DateTimeField()
     perk = AchievementPerkSerializer(allow_null=True)
@@ -71,7 +103,10 @@ class EffectiveLimitsSerializer(serializers.Serializer):
 
 class AchievementsMeSerializer(serializers.Serializer):
     stats = AchievementStatsSerializer()
-    unlocked = UnlockedAchievementSerializer(many=True)
+    unlocked = serializers.ListField(
+        child=serializers.CharField(), help_text="Codes of every unlocked achievement, oldest unlock first."
+    )
+    unlocked_achievements = AchievementUnlockSerializer(many=True)
     progress = AchievementProgressSerializer(many=True)
     effective_limits = EffectiveLimitsSerializer()
 

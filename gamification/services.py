@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from gamification.models import AchievementDefinition, Category, UserAchievement, UserProgress
-from gamification.selectors import displayed_streak, unlock_data, utc_today
+from gamification.selectors import displayed_streak, perk_data, unlock_data, utc_today
 from notifications import services as notification_services
 
 
@@ -32,9 +32,9 @@ from notifications import services as notification_services
 class CompletionProgress:
     """What a completion produced: the contract's `Unlock` objects and the streak after it.
 
-    Each `unlocked_achievements` item is `{"id": <definition code>, "name",
-    "description", "perk": {"type", "value"} | None}` (CONTRACT §3); the public id of
-    an achievement is its definition's `code` (e.g. `"tasks_5"`).
+    Each `unlocked_achievements` item is the `Unlock` object of `selectors.unlock_data`
+    (CONTRACT §11); the public id of an achievement is its definition's `code` (e.g.
+    `"tasks_5"`).
     """
 
     unlocked_achievements: list[dict[str, Any]] = field(default_factory=list)
@@ -93,7 +93,7 @@ def is_focus_completion(*, task: Any) -> bool:
 
 
 def _notification_body(definition: AchievementDefinition) -> str:
-    perk = unlock_data(definition)["perk"]
+    perk = perk_data(definition)
     if perk is None:
         return definition.description
     label = {
@@ -114,7 +114,7 @@ def _unlock_reached(*, user: Any, progress: UserProgress) -> list[dict[str, Any]
     """
     reached = (
         Q(category=Category.TASKS, threshold__lte=progress.lifetime_tasks_completed)
-        | Q(category=Category.STREAK, threshold__lte=progress.current_streak)
+        | Q(category=Category.STREAKS, threshold__lte=progress.current_streak)
         | Q(category=Category.FOCUS, threshold__lte=progress.focus_completions)
         | Q(category=Category.NOTES, threshold__lte=progress.notes_converted)
     )
@@ -145,7 +145,7 @@ def _unlock_reached(*, user: Any, progress: UserProgress) -> list[dict[str, Any]
             body=_notification_body(definition),
             action_url="/achievements",
         )
-    return [unlock_data(definition) for definition in definitions]
+    return [unlock_data(definition, unlocked_at=now) for definition in definitions]
 
 
 # --- use cases ----------------------------------------------------------------------------------

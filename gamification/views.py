@@ -6,10 +6,13 @@ unlocks (see the selectors).
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import user_get_own
 from gamification import selectors
 from gamification.models import AchievementDefinition
 from gamification.serializers import (
@@ -22,6 +25,7 @@ from gamification.serializers import (
     EffectiveLimitsSerializer,
 )
 from perpetua.api.responses import envelope
+from perpetua.api.schema import error_response
 from perpetua.api.views import ApiGenericViewSet, ApiView
 
 _TAGS = ["achievements"]
@@ -58,6 +62,23 @@ class AchievementsMeView(ApiView):
     )
     def get(self, request: Request) -> Response:
         return envelope(AchievementsMeSerializer(selectors.achievements_overview(user=request.user)).data)
+
+
+class UserAchievementsView(ApiView):
+    """`/achievements/me` under the SPA's path: only the caller's own id."""
+
+    @extend_schema(
+        operation_id="users_achievements",
+        summary="= GET /achievements/me, for the caller's own user id",
+        tags=_TAGS,
+        responses={
+            200: AchievementsMeResponseSerializer,
+            403: error_response("FORBIDDEN: the id is not the caller's."),
+        },
+    )
+    def get(self, request: Request, user_id: uuid.UUID) -> Response:
+        user = user_get_own(user=request.user, user_id=user_id)
+        return envelope(AchievementsMeSerializer(selectors.achievements_overview(user=user)).data)
 
 
 class AchievementStatsView(ApiView):

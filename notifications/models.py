@@ -26,6 +26,9 @@ class Notification(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     body = models.CharField(max_length=BODY_MAX_LENGTH, blank=True, default="")
     action_url = models.CharField(max_length=1000, null=True, blank=True)
+    # The reminder's task (CONTRACT §13). A plain id, not a foreign key: notifications sit
+    # below tasks, and the notification outlives a deleted (maybe later recovered) task.
+    task_id = models.UUIDField(null=True, blank=True)
     read = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

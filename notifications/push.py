@@ -9,7 +9,7 @@ Rules enforced here:
 * At most PUSH_MAX_SUBSCRIPTIONS_PER_USER per user: registering one more drops the least
   recently registered (browsers leave stale subscriptions behind; the newest is the live one).
 * Removing is idempotent and only ever touches the caller's own row (another user's
-  endpoint, or an unknown one, is a silent no-op: 204 either way).
+  endpoint, or an unknown one, is a silent no-op: the same 200 either way).
 * Delivery never happens inside a request: `notification_create(push=True)` enqueues
   `push_send_notification` in the same transaction (only if the user has a subscription), which enqueues
   one `push_send` per subscription, so a retry re-sends to that one browser only.

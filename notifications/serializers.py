@@ -11,7 +11,13 @@ from perpetua.api.serializers import ModelSerializer, StrictSerializerMixin
 
 
 class NotificationSerializer(ModelSerializer):
+    """The Notification object (CONTRACT §13); `message` is the SPA's name for `body`."""
+
     user_id = serializers.UUIDField(read_only=True)
+    message = serializers.CharField(source="body", read_only=True, allow_blank=True, help_text="= `body`.")
+    task_id = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The reminder's task; null for other notifications."
+    )
 
     class Meta:
         model = Notification
@@ -21,6 +27,8 @@ class NotificationSerializer(ModelSerializer):
             "type",
             "title",
             "body",
+            "message",
+            "task_id",
             "action_url",
             "read",
             "read_at",
@@ -32,6 +40,15 @@ class NotificationSerializer(ModelSerializer):
 
 class NotificationListQuerySerializer(serializers.Serializer):
     unread_only = serializers.BooleanField(required=False, default=False, help_text="Only unread notifications.")
+
+
+class NotificationDeletedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    deleted = serializers.BooleanField()
+
+
+class PushSubscriptionDeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField(help_text="Always true: the endpoint is no longer the caller's (idempotent).")
 
 
 class MarkedCountSerializer(serializers.Serializer):

@@ -14,14 +14,22 @@ from notifications.selectors import notification_get_for_user
 
 
 def notification_create(
-    *, user: Any, type: str, title: str, body: str = "", action_url: str | None = None, push: bool = False
+    *,
+    user: Any,
+    type: str,
+    title: str,
+    body: str = "",
+    action_url: str | None = None,
+    task_id: uuid.UUID | None = None,
+    push: bool = False,
 ) -> Notification:
     """Create an in-app notification; with `push=True` also a Web Push to each of the user's
     browsers, sent by the worker after commit (notifications.push). The push outcome never
     affects the caller.
 
     Title and body are truncated to the contract's limits (100 / 500) rather than
-    rejected: callers are internal (reminders, achievements, billing).
+    rejected: callers are internal (reminders, achievements, billing). `task_id` is the
+    task a reminder notification is about (CONTRACT §13), else None.
     """
     if type not in NotificationType.values:
         raise ValueError(f"unknown notification type {type!r}")
@@ -31,6 +39,7 @@ def notification_create(
         title=(title or "")[:TITLE_MAX_LENGTH],
         body=(body or "")[:BODY_MAX_LENGTH],
         action_url=action_url or None,
+        task_id=task_id,
     )
     if push:
         # Sent by the job queue after commit (never inside the request; a rollback sends nothing).

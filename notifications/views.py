@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,8 +13,10 @@ from notifications import providers, push, selectors, services
 from notifications.models import Notification
 from notifications.serializers import (
     MarkedCountSerializer,
+    NotificationDeletedSerializer,
     NotificationListQuerySerializer,
     NotificationSerializer,
+    PushSubscriptionDeletedSerializer,
     PushSubscriptionInputSerializer,
     PushSubscriptionRemoveSerializer,
     PushSubscriptionSerializer,
@@ -94,11 +96,16 @@ class NotificationViewSet(ApiGenericViewSet):
         operation_id="notifications_delete",
         summary="Delete a notification",
         request=None,
-        responses={204: OpenApiResponse(description="Deleted."), **_OWNED},
+        responses={
+            200: inline_serializer(
+                name="NotificationDeletedResponse", fields={"data": NotificationDeletedSerializer()}
+            ),
+            **_OWNED,
+        },
     )
     def destroy(self, request: Request, id: uuid.UUID) -> Response:
         services.notification_delete(user=request.user, notification_id=id)
-        return Response(status=204)
+        return envelope({"id": id, "deleted": True})
 
 
 class _RequestBodyOnDeleteSchema(AutoSchema):
@@ -153,10 +160,12 @@ class PushSubscriptionView(ApiView):
     @extend_schema(
         operation_id="notifications_push_subscription_delete",
         summary="Remove this browser's Web Push subscription",
-        description="Idempotent: 204 whether or not the caller had this endpoint; never touches another user's.",
+        description="Idempotent: 200 whether or not the caller had this endpoint; never touches another user's.",
         request=PushSubscriptionRemoveSerializer,
         responses={
-            204: OpenApiResponse(description="Removed (or there was nothing to remove)."),
+            200: inline_serializer(
+                name="PushSubscriptionDeletedResponse", fields={"data": PushSubscriptionDeletedSerializer()}
+            ),
             400: error_response("VALIDATION_ERROR: endpoint missing."),
         },
     )
@@ -164,7 +173,7 @@ class PushSubscriptionView(ApiView):
         serializer = PushSubscriptionRemoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         push.push_subscription_remove(user=request.user, endpoint=serializer.validated_data["endpoint"])
-        return Response(status=204)
+        return envelope({"deleted": True})
 
 
 class VapidPublicKeyView(ApiView):

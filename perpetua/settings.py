@@ -143,7 +143,10 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- CORS -------------------------------------------------------------------------
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:5173"])
+# Unset: the SPA's dev server (Next.js, port 3000) in development and tests; no origin in
+# production, where the SPA's origins must be listed.
+SPA_DEV_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:3000"]
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=SPA_DEV_ORIGINS if DEBUG or TESTING else [])
 CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = [
     "X-Request-ID",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from perpetua.api.serializers import DateTimeField, ModelSerializer
@@ -36,9 +38,29 @@ class TombstoneSerializer(ModelSerializer):
         return tombstone_title(obj.payload)
 
 
+def _dashed_uuid(value: str | None) -> str | None:
+    """A stored request id as a canonical dashed UUID, else None: an incoming `X-Request-ID`
+    may be any token, and the SPA accepts only a UUID or null (CONTRACT §14)."""
+    if not value:
+        return None
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    if parsed.variant != uuid.RFC_4122 or not 1 <= (parsed.version or 0) <= 8:
+        return None  # UUID-shaped but not a UUID the SPA's validator accepts
+    return str(parsed)
+
+
 class ActivityEntrySerializer(ModelSerializer):
+    """An activity entry (CONTRACT §14); `extra_data` is the SPA's name for `metadata`."""
+
     user_id = serializers.UUIDField(read_only=True)
     metadata = serializers.JSONField(read_only=True)
+    extra_data = serializers.JSONField(source="metadata", read_only=True, help_text="= `metadata`.")
+    request_id = serializers.SerializerMethodField(
+        help_text="The request's X-Request-ID as a dashed UUID; null when the request carried a non-UUID id."
+    )
 
     class Meta:
         model = ActivityEntry
@@ -50,10 +72,15 @@ class ActivityEntrySerializer(ModelSerializer):
             "action",
             "source",
             "metadata",
+            "extra_data",
             "request_id",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_request_id(self, entry: ActivityEntry) -> str | None:
+        return _dashed_uuid(entry.request_id)
 
 
 class ActivityQuerySerializer(serializers.Serializer):

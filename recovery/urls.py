@@ -8,4 +8,5 @@ urlpatterns = [
     # Alias (CONTRACT §14); a different shape from tasks/<uuid:id>, so no clash with the tasks routes.
     path("tasks/recover/<uuid:id>", TombstoneViewSet.as_view({"post": "recover_alias"}), name="task-recover"),
     path("activity", ActivityViewSet.as_view({"get": "list"}), name="activity-list"),
+    path("users/<uuid:user_id>/activity", ActivityViewSet.as_view({"get": "list_for_user"}), name="users-activity"),
 ]

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import user_get_own
 from perpetua.api.responses import envelope
 from perpetua.api.schema import error_response
 from perpetua.api.views import ApiGenericViewSet
@@ -128,3 +129,17 @@ class ActivityViewSet(ApiGenericViewSet):
         queryset = selectors.activity_list(user=request.user, **query.validated_data)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ActivityEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="users_activity_list",
+        summary="= GET /activity, for the caller's own user id",
+        parameters=[ActivityQuerySerializer],
+        responses={
+            200: ActivityEntrySerializer(many=True),
+            400: error_response("VALIDATION_ERROR: bad entity_id, entity_type, offset or limit."),
+            403: error_response("FORBIDDEN: the id is not the caller's, or entity_id is another user's entity."),
+        },
+    )
+    def list_for_user(self, request: Request, user_id: uuid.UUID) -> Response:
+        user_get_own(user=request.user, user_id=user_id)
+        return self.list(request)

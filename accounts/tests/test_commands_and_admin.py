@@ -31,9 +31,12 @@ def test_issue_token_creates_the_user_and_prints_a_sign_in_response():
     user = User.objects.get()
     assert user.email == "dev@example.com"
     assert data["user"]["id"] == str(user.pk) and data["user"]["tier"] == "free"
+    # Never signed in with Google; the name is the email's local part, stored at sign-up.
+    assert data["user"]["google_id"] == "" and data["user"]["name"] == user.name == "dev"
     assert bearer(data["access_token"]).get("/api/v1/users/me").status_code == 200
     refreshed = bearer("").post("/api/v1/auth/refresh", {"refresh_token": data["refresh_token"]}, format="json")
     assert refreshed.status_code == 200
+    assert set(refreshed.json()) == set(data)  # the same flat shape as the sign-in response
 
 
 def test_issue_token_reuses_the_user_and_starts_a_new_session_each_time():

@@ -27,10 +27,15 @@ def test_first_sign_in_creates_the_user_and_returns_a_session(sign_in, settings)
     response = sign_in()
 
     assert response.status_code == 200, response.content
-    data = response.json()["data"]
+    data = response.json()
+    # Flat, not enveloped (CONTRACT §1): the SPA reads these keys at the top level.
+    assert set(data) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
     assert data["token_type"] == "Bearer"
     assert data["expires_in"] == settings.JWT_ACCESS_TTL_MINUTES * 60 == 900
-    assert set(data["user"]) == {"id", "email", "name", "avatar_url", "timezone", "tier", "created_at", "updated_at"}
+    assert set(data["user"]) == {
+        "id", "google_id", "email", "name", "avatar_url", "timezone", "tier", "created_at", "updated_at"
+    }  # fmt: skip
+    assert data["user"]["google_id"] == "google-sub-1"
     assert data["user"]["email"] == "ada@example.com"
     assert data["user"]["name"] == "Ada Lovelace"
     assert data["user"]["timezone"] == "UTC"
@@ -47,18 +52,28 @@ def test_first_sign_in_creates_the_user_and_returns_a_session(sign_in, settings)
 
 
 def test_returning_user_keeps_their_id_and_gets_name_and_avatar_updated(sign_in):
-    first = sign_in().json()["data"]
+    first = sign_in().json()
 
     response = sign_in(name="Ada King", picture="https://lh3.googleusercontent.com/a/new.png")
 
     assert response.status_code == 200
-    again = response.json()["data"]
+    again = response.json()
     assert again["user"]["id"] == first["user"]["id"]
     assert again["user"]["name"] == "Ada King"
     assert again["user"]["avatar_url"] == "https://lh3.googleusercontent.com/a/new.png"
     assert User.objects.count() == 1
     # Each sign-in is its own session (refresh-token family).
     assert RefreshToken.objects.values("family_id").distinct().count() == 2
+
+
+def test_sign_up_without_a_google_name_stores_the_email_local_part(sign_in):
+    response = sign_in(name=None)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["user"]["name"] == "ada"
+    assert User.objects.get().name == "ada"
+    # A later sign-in that still has no name keeps it.
+    assert sign_in(name=None).json()["user"]["name"] == "ada"
 
 
 def test_the_key_is_google_sub_not_email(sign_in):
@@ -76,7 +91,8 @@ def test_account_created_without_google_is_linked_on_first_google_sign_in(sign_i
     response = sign_in()
 
     assert response.status_code == 200
-    assert response.json()["data"]["user"]["id"] == str(existing.pk)
+    assert response.json()["user"]["id"] == str(existing.pk)
+    assert response.json()["user"]["google_id"] == "google-sub-1"
     existing.refresh_from_db()
     assert existing.google_sub == "google-sub-1"
 

@@ -36,7 +36,8 @@ def test_refresh_rotates_the_token_in_the_same_family(user):
     response = refresh(first.refresh_token)
 
     assert response.status_code == 200, response.content
-    data = response.json()["data"]
+    data = response.json()
+    assert "data" not in data  # flat like sign-in (CONTRACT §1)
     assert data["refresh_token"] != first.refresh_token
     assert data["token_type"] == "Bearer"
     assert data["expires_in"] == 900
@@ -63,7 +64,7 @@ def test_refresh_tokens_are_stored_only_as_hashes(user):
 
 def test_reusing_a_rotated_token_revokes_the_whole_family(user):
     first = session_start(user=user)
-    second = refresh(first.refresh_token).json()["data"]
+    second = refresh(first.refresh_token).json()
 
     reuse = refresh(first.refresh_token)
 
@@ -143,21 +144,24 @@ def test_two_concurrent_refreshes_with_one_token_exactly_one_succeeds(user):
 
 def test_logout_revokes_the_family_and_is_idempotent(user):
     first = session_start(user=user)
-    second = refresh(first.refresh_token).json()["data"]
+    second = refresh(first.refresh_token).json()
 
     response = APIClient().post(LOGOUT, {"refresh_token": second["refresh_token"]}, format="json")
 
-    assert response.status_code == 204
-    assert response.content == b""
+    assert response.status_code == 200
+    assert response.json() == {"data": {"logged_out": True}}
     assert not RefreshToken.objects.filter(family_id=first.session_id, revoked_at__isnull=True).exists()
     assert_invalid_refresh(refresh(second["refresh_token"]))
     assert bearer(second["access_token"]).get("/api/v1/users/me").status_code == 401
-    # Again, with the same token, an unknown one, or nothing at all: still 204.
-    assert APIClient().post(LOGOUT, {"refresh_token": second["refresh_token"]}, format="json").status_code == 204
-    assert APIClient().post(LOGOUT, {"refresh_token": "garbage"}, format="json").status_code == 204
-    assert APIClient().post(LOGOUT, {}, format="json").status_code == 204
-    assert APIClient().generic("POST", LOGOUT, "{bad", content_type="application/json").status_code == 204
-    assert APIClient().generic("POST", LOGOUT, "x", content_type="text/plain").status_code == 204
+    # Again, with the same token, an unknown one, or nothing at all: still 200 with the same body.
+    again = [
+        APIClient().post(LOGOUT, {"refresh_token": second["refresh_token"]}, format="json"),
+        APIClient().post(LOGOUT, {"refresh_token": "garbage"}, format="json"),
+        APIClient().post(LOGOUT, {}, format="json"),
+        APIClient().generic("POST", LOGOUT, "{bad", content_type="application/json"),
+        APIClient().generic("POST", LOGOUT, "x", content_type="text/plain"),
+    ]
+    assert [(r.status_code, r.json()) for r in again] == [(200, {"data": {"logged_out": True}})] * 5
 
 
 def test_logout_leaves_other_sessions_alone(user):
@@ -175,7 +179,7 @@ def test_refresh_cookie_is_set_on_sign_in_used_by_refresh_and_cleared_by_logout(
     response = sign_in(client)
 
     cookie = response.cookies[settings.REFRESH_COOKIE_NAME]
-    assert cookie.value == response.json()["data"]["refresh_token"]
+    assert cookie.value == response.json()["refresh_token"]
     assert cookie["httponly"] is True
     assert cookie["secure"] is True
     assert cookie["samesite"] == "Strict"
@@ -186,10 +190,10 @@ def test_refresh_cookie_is_set_on_sign_in_used_by_refresh_and_cleared_by_logout(
     refreshed = client.post(REFRESH, {}, format="json")
     assert refreshed.status_code == 200, refreshed.content
     new_cookie = refreshed.cookies[settings.REFRESH_COOKIE_NAME]
-    assert new_cookie.value == refreshed.json()["data"]["refresh_token"] != cookie.value
+    assert new_cookie.value == refreshed.json()["refresh_token"] != cookie.value
 
     logout = client.post(LOGOUT, {}, format="json")
-    assert logout.status_code == 204
+    assert logout.status_code == 200
     cleared = logout.cookies[settings.REFRESH_COOKIE_NAME]
     assert cleared.value == ""
     assert cleared["max-age"] == 0

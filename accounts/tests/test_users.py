@@ -16,12 +16,16 @@ ME = "/api/v1/users/me"
 
 
 def test_get_me_returns_the_user_object(api, user):
+    user.name = "Grace"
+    user.save()
+
     response = api.get(ME)
 
     assert response.status_code == 200
     data = response.json()["data"]
     assert data == {
         "id": str(user.pk),
+        "google_id": "",
         "email": user.email,
         "name": user.name,
         "avatar_url": user.avatar_url,
@@ -31,6 +35,23 @@ def test_get_me_returns_the_user_object(api, user):
         "updated_at": data["updated_at"],
     }
     assert data["created_at"].endswith("Z") and len(data["created_at"]) == len("2026-01-19T10:30:00.000Z")
+
+
+def test_get_me_never_sends_an_empty_name(make_user, client_for):
+    """The SPA validates name 1-100 on every page and signs the user out when it fails (SPA.md §3)."""
+    nameless = make_user(email="ada.lovelace@example.com", name="")
+    long_local = make_user(email=f"{'a' * 120}@example.com", name="")
+
+    assert client_for(nameless).get(ME).json()["data"]["name"] == "ada.lovelace"
+    assert client_for(long_local).get(ME).json()["data"]["name"] == "a" * 100
+
+
+def test_google_id_is_the_google_sub_or_empty(make_user, client_for):
+    linked = make_user(google_sub="google-sub-42")
+    local = make_user(google_sub=None)
+
+    assert client_for(linked).get(ME).json()["data"]["google_id"] == "google-sub-42"
+    assert client_for(local).get(ME).json()["data"]["google_id"] == ""
 
 
 def test_patch_updates_name_and_timezone(api, user):
@@ -141,7 +162,8 @@ def test_delete_me_removes_the_account_its_data_and_its_sessions(user, make_user
 
     response = client.delete(ME)
 
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"data": {"deleted": True}}
     assert not User.objects.filter(pk=user.pk).exists()
     assert not RefreshToken.objects.filter(user_id=user.pk).exists()
     assert list(User.objects.values_list("pk", flat=True)) == [other.pk]

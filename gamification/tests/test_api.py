@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from model_bakery import baker
@@ -14,10 +15,19 @@ pytestmark = pytest.mark.django_db
 
 TASKS_5 = {
     "id": "tasks_5",
+    "achievement_id": "tasks_5",
     "name": "Task Starter",
+    "achievement_name": "Task Starter",
     "description": "Complete 5 tasks. Perk: room for 15 more active tasks.",
     "perk": {"type": "max_tasks", "value": 15},
 }
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def _timeless(unlocks: list[dict]) -> list[dict]:
+    """Unlock objects without `unlocked_at`, after checking it is the contract's timestamp."""
+    assert all(TIMESTAMP.match(unlock["unlocked_at"]) for unlock in unlocks), unlocks
+    return [{key: value for key, value in unlock.items() if key != "unlocked_at"} for unlock in unlocks]
 
 
 def _progress(user) -> UserProgress:
@@ -38,10 +48,11 @@ def test_fifth_completion_unlocks_tasks_5_inline_in_me_with_a_notification_and_m
         assert complete(task).json()["unlocked_achievements"] == []
     body = complete(to_complete[4]).json()
     assert body["data"]["completed"] is True
-    assert body["unlocked_achievements"] == [TASKS_5]
+    assert _timeless(body["unlocked_achievements"]) == [TASKS_5]
 
     me = api.get("/api/v1/achievements/me").json()["data"]
-    assert [u["id"] for u in me["unlocked"]] == ["tasks_5"]
+    assert me["unlocked"] == ["tasks_5"]
+    assert me["unlocked_achievements"] == body["unlocked_achievements"]
     assert me["stats"]["lifetime_tasks_completed"] == 5
     assert me["effective_limits"]["max_tasks"] == 65
 
@@ -100,7 +111,7 @@ def test_force_complete_counts_and_returns_unlocks_and_streak(api, user, make_ta
     assert response.status_code == 200, response.content
     data = response.json()["data"]
     assert data["task"]["completed_by"] == "force"
-    assert data["unlocked_achievements"] == [TASKS_5]
+    assert _timeless(data["unlocked_achievements"]) == [TASKS_5]
     assert data["streak"] == 1
     assert _progress(user).lifetime_tasks_completed == 5
 
@@ -113,7 +124,7 @@ def test_subtask_autocomplete_counts_and_returns_unlocks(api, user, make_task):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["task_completed"] is True
-    assert body["unlocked_achievements"] == [TASKS_5]
+    assert _timeless(body["unlocked_achievements"]) == [TASKS_5]
     assert _progress(user).lifetime_tasks_completed == 5
 
 
@@ -151,9 +162,16 @@ def test_definitions_list_active_only_in_contract_order(api):
     assert [d["id"] for d in body["data"]] == ["tasks_5", "tasks_25", "streak_7", "streak_30", "focus_10", "notes_10"]
     assert body["pagination"] == {"offset": 0, "limit": 25, "total": 6, "has_more": False}
     first = body["data"][0]
-    assert set(first) == {"id", "name", "description", "category", "threshold", "perk", "created_at", "updated_at"}
+    assert set(first) == {
+        "id", "name", "description", "message", "category", "threshold", "perk", "perk_type", "perk_value",
+        "created_at", "updated_at",
+    }  # fmt: skip
     assert first["category"] == "tasks" and first["threshold"] == 5
     assert first["perk"] == {"type": "max_tasks", "value": 15}
+    # The SPA's names (SPA.md §9): message = description, the perk flat, category `streaks`.
+    assert first["message"] == first["description"] != ""
+    assert (first["perk_type"], first["perk_value"]) == ("max_tasks", 15)
+    assert {d["category"] for d in body["data"]} == {"tasks", "streaks", "focus", "notes"}
     assert first["created_at"].endswith("Z") and len(first["created_at"]) == 24
 
 
@@ -161,6 +179,8 @@ def test_definitions_without_perk_show_null(api):
     AchievementDefinition.objects.create(code="tasks_1", name="First", category="tasks", threshold=1)
     data = api.get("/api/v1/achievements").json()["data"]
     assert data[0]["id"] == "tasks_1" and data[0]["perk"] is None
+    assert data[0]["perk_type"] is None and data[0]["perk_value"] is None
+    assert data[0]["message"] == ""
 
 
 def test_me_shape_for_a_new_user(api, user):
@@ -172,7 +192,7 @@ def test_me_shape_for_a_new_user(api, user):
         "focus_completions": 0,
         "notes_converted": 0,
     }
-    assert data["unlocked"] == []
+    assert data["unlocked"] == [] and data["unlocked_achievements"] == []
     assert data["progress"][0] == {
         "id": "tasks_5",
         "name": "Task Starter",
@@ -204,10 +224,13 @@ def test_me_with_progress_and_unlocks(client_for, pro_user, clock):
     data = client_for(pro_user).get("/api/v1/achievements/me").json()["data"]
     assert data["stats"]["current_streak"] == 8
     # Oldest first; unlocks of the same instant by threshold, then code.
-    assert [u["id"] for u in data["unlocked"]] == ["tasks_5", "streak_7", "tasks_25"]
-    assert data["unlocked"][1] == {
+    assert data["unlocked"] == ["tasks_5", "streak_7", "tasks_25"]  # codes, as the SPA expects
+    assert [u["id"] for u in data["unlocked_achievements"]] == data["unlocked"]
+    assert data["unlocked_achievements"][1] == {
         "id": "streak_7",
+        "achievement_id": "streak_7",
         "name": "Week Warrior",
+        "achievement_name": "Week Warrior",
         "description": AchievementDefinition.objects.get(code="streak_7").description,
         "unlocked_at": "2026-03-10T08:00:00.000Z",
         "perk": {"type": "daily_credits", "value": 2},
@@ -231,7 +254,8 @@ def test_unlocks_of_deactivated_definitions_are_kept(api, user):
     definition.active = False
     definition.save()
     data = api.get("/api/v1/achievements/me").json()["data"]
-    assert [u["id"] for u in data["unlocked"]] == ["notes_10"]
+    assert data["unlocked"] == ["notes_10"]
+    assert [u["achievement_id"] for u in data["unlocked_achievements"]] == ["notes_10"]
     assert "notes_10" not in [p["id"] for p in data["progress"]]
     assert data["effective_limits"]["max_notes"] == 15
 
@@ -254,8 +278,30 @@ def test_stats_and_limits_endpoints(api, user):
     assert limits.json() == {"data": {"max_tasks": 65, "max_notes": 10, "max_subtasks": 4, "daily_ai_credits": 0}}
 
 
-def test_endpoints_need_authentication(anon_client):
+def test_users_own_achievements_is_achievements_me(api, user, make_user):
+    UserProgress.objects.update_or_create(user=user, defaults={"lifetime_tasks_completed": 7})
+    UserAchievement.objects.create(user=user, definition=AchievementDefinition.objects.get(code="tasks_5"))
+
+    response = api.get(f"/api/v1/users/{user.pk}/achievements")
+
+    assert response.status_code == 200
+    assert response.json() == api.get("/api/v1/achievements/me").json()
+    assert response.json()["data"]["unlocked"] == ["tasks_5"]
+
+
+def test_users_achievements_of_another_id_is_forbidden(api, make_user):
+    other = make_user()
+    UserAchievement.objects.create(user=other, definition=AchievementDefinition.objects.get(code="tasks_5"))
+    for user_id in (other.pk, "00000000-0000-4000-8000-000000000000"):  # another user, or nobody
+        response = api.get(f"/api/v1/users/{user_id}/achievements")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "FORBIDDEN"
+        assert "tasks_5" not in response.content.decode()
+
+
+def test_endpoints_need_authentication(anon_client, user):
     for path in (
+        f"/api/v1/users/{user.pk}/achievements",
         "/api/v1/achievements",
         "/api/v1/achievements/me",
         "/api/v1/achievements/stats",

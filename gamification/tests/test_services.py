@@ -206,8 +206,11 @@ def test_unlock_creates_the_row_and_an_achievement_notification(user, clock):
     assert result.unlocked_achievements == [
         {
             "id": "tasks_5",
+            "achievement_id": "tasks_5",
             "name": "Task Starter",
+            "achievement_name": "Task Starter",
             "description": AchievementDefinition.objects.get(code="tasks_5").description,
+            "unlocked_at": "2026-03-01T09:00:00.000Z",
             "perk": {"type": "max_tasks", "value": 15},
         }
     ]

@@ -33,6 +33,33 @@ def test_list_newest_first_with_pagination_and_unread_count(api, user, make_user
     assert row["user_id"] == str(user.id)
 
 
+def test_notification_carries_the_spa_fields(api, user):
+    """SPA.md §13: `message` (= body), `task_id` (req, nullable), `user_id`, `updated_at`."""
+    task_id = uuid.uuid4()
+    reminder = notification_create(
+        user=user, type="reminder", title="Write report", body="Due in 15 minutes.", task_id=task_id
+    )
+    notification_create(user=user, type="achievement", title="Unlocked", body="")
+
+    rows = {row["type"]: row for row in api.get("/api/v1/notifications").json()["data"]}
+
+    assert rows["reminder"]["message"] == rows["reminder"]["body"] == "Due in 15 minutes."
+    assert rows["reminder"]["task_id"] == str(task_id)
+    assert rows["reminder"]["user_id"] == str(user.id) and rows["reminder"]["id"] == str(reminder.id)
+    assert rows["reminder"]["updated_at"].endswith("Z")
+    assert "task_id" in rows["achievement"] and rows["achievement"]["task_id"] is None
+    assert rows["achievement"]["message"] == ""
+    assert Notification.objects.get(pk=reminder.pk).task_id == task_id
+
+
+def test_mark_read_needs_no_body(api, user):
+    """The SPA sends `Content-Type: application/json` and no body at all."""
+    (n,) = _make(user)
+    response = api.generic("PATCH", f"/api/v1/notifications/{n.id}/read", "", content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["read"] is True
+
+
 def test_list_unread_only(api, user):
     read, unread = _make(user, 2)
     Notification.objects.filter(pk=read.pk).update(read=True, read_at=timezone.now())
@@ -100,7 +127,8 @@ def test_read_all(api, user, make_user):
 def test_delete(api, user, make_user):
     (mine,) = _make(user)
     response = api.delete(f"/api/v1/notifications/{mine.id}")
-    assert response.status_code == 204
+    assert response.status_code == 200  # with a JSON body, never 204 (the SPA parses every success body)
+    assert response.json() == {"data": {"id": str(mine.id), "deleted": True}}
     assert not Notification.objects.filter(pk=mine.pk).exists()
     assert api.delete(f"/api/v1/notifications/{mine.id}").status_code == 404
     (theirs,) = _make(make_user())

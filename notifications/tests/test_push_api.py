@@ -123,10 +123,13 @@ def test_delete_is_idempotent_and_only_touches_own_rows(api, other_api, user, pu
     post(api, mine.subscription_json())
     post(other_api, theirs.subscription_json())
 
-    assert delete(api, {"endpoint": theirs.endpoint}).status_code == 204  # not mine: nothing happens
+    # 200 with a JSON body, never 204 (CONTRACT §0: the SPA parses every success body).
+    gone = (200, {"data": {"deleted": True}})
+    not_mine = delete(api, {"endpoint": theirs.endpoint})  # not mine: nothing happens
+    assert (not_mine.status_code, not_mine.json()) == gone
     assert PushSubscription.objects.count() == 2
-    assert delete(api, {"endpoint": mine.endpoint}).status_code == 204
-    assert delete(api, {"endpoint": mine.endpoint}).status_code == 204
+    removed, again = delete(api, {"endpoint": mine.endpoint}), delete(api, {"endpoint": mine.endpoint})
+    assert [(r.status_code, r.json()) for r in (removed, again)] == [gone, gone]
     assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [theirs.endpoint]
     assert delete(api, mine.subscription_json()).status_code == 400  # unknown fields
     missing = delete(api, {})

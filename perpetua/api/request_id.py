@@ -1,4 +1,7 @@
-"""`X-Request-ID` on every response, echoed when valid, and available to every log line."""
+"""`X-Request-ID` on every response, echoed when valid, and available to every log line.
+
+A generated id is a canonical dashed UUID (CONTRACT §0): activity entries carry it and
+the SPA validates it as a UUID."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: Any) -> Any:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID.match(incoming) else str(uuid.uuid4())
         request.request_id = request_id
         token = _request_id.set(request_id)
         try:

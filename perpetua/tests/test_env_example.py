@@ -53,4 +53,4 @@ def test_env_example_copied_to_env_loads_exact_values(monkeypatch):
     assert env.int("HTTP_THREADS") == 8
     assert env.str("DATABASE_URL") == "sqlite:///db.sqlite3"
     assert env.str("SECRET_KEY", default="") == ""
-    assert env.list("CORS_ALLOWED_ORIGINS") == ["http://localhost:5173"]
+    assert env.list("CORS_ALLOWED_ORIGINS", default=None) is None  # unset: the DEBUG-dependent default

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from perpetua.api.errors import Conflict
+from perpetua.api.request_id import reset_request_id, set_request_id
 from recovery.models import ActivityEntry, Tombstone
 from recovery.services import activity_record, tombstone_create
 
@@ -127,7 +128,8 @@ def _entry(user, *, entity_type="task", entity_id=None, action="created", age_mi
 
 def test_activity_list_newest_first_with_fields(api, user, make_user):
     old = _entry(user, age_minutes=5)
-    new = _entry(user, action="updated", source="ai", metadata={"fields": ["title"]}, request_id="abc")
+    request_id = str(uuid.uuid4())
+    new = _entry(user, action="updated", source="ai", metadata={"fields": ["title"]}, request_id=request_id)
     _entry(make_user())
     response = api.get("/api/v1/activity")
     assert response.status_code == 200
@@ -143,7 +145,8 @@ def test_activity_list_newest_first_with_fields(api, user, make_user):
         "action": "updated",
         "source": "ai",
         "metadata": {"fields": ["title"]},
-        "request_id": "abc",
+        "extra_data": {"fields": ["title"]},  # the SPA's name (SPA.md §10)
+        "request_id": request_id,
         "created_at": row["created_at"],
     }
     assert row["created_at"].endswith("Z")
@@ -151,14 +154,62 @@ def test_activity_list_newest_first_with_fields(api, user, make_user):
 
 def test_activity_records_the_request_id_of_the_request(client_for, user):
     # A view-less check: the middleware's id reaches entries written during a request.
-    from perpetua.api.request_id import reset_request_id, set_request_id
-
-    token = set_request_id("req-xyz")
+    request_id = str(uuid.uuid4())
+    token = set_request_id(request_id)
     try:
         activity_record(user=user, entity_type="task", entity_id=uuid.uuid4(), action="created")
     finally:
         reset_request_id(token)
-    assert client_for(user).get("/api/v1/activity").json()["data"][0]["request_id"] == "req-xyz"
+    assert client_for(user).get("/api/v1/activity").json()["data"][0]["request_id"] == request_id
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("req-xyz", None),  # an incoming X-Request-ID may be any token: the SPA accepts only a UUID or null
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e"),
+        ("0f8fad5bd9cb469fa16570867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e"),  # undashed rows of old
+        ("00000000-0000-0000-0000-000000000001", None),  # UUID-shaped, but no version: the SPA refuses it
+        (None, None),
+    ],
+)
+def test_activity_request_id_is_a_dashed_uuid_or_null(api, user, stored, shown):
+    _entry(user, request_id=stored)
+    row = api.get("/api/v1/activity").json()["data"][0]
+    assert "request_id" in row and row["request_id"] == shown
+
+
+def test_activity_written_during_a_request_carries_the_dashed_request_id(api, user):
+    response = api.post("/api/v1/tasks", {"title": "Logged"}, format="json")
+    assert response.status_code == 201, response.content
+    generated = response["X-Request-ID"]
+    assert str(uuid.UUID(generated)) == generated  # generated ids are canonical dashed UUIDs
+    rows = api.get(f"/api/v1/activity?entity_id={response.json()['data']['id']}").json()["data"]
+    assert rows and {row["request_id"] for row in rows} == {generated}
+
+
+def test_users_own_activity_is_activity(api, user, make_user):
+    task_id = uuid.uuid4()
+    mine = _entry(user, entity_id=task_id)
+    _entry(user, entity_type="note")
+    _entry(make_user(), entity_id=task_id)
+
+    everything = api.get(f"/api/v1/users/{user.pk}/activity")
+    filtered = api.get(f"/api/v1/users/{user.pk}/activity?entity_id={task_id}&limit=50")
+
+    assert everything.status_code == 200
+    assert everything.json() == api.get("/api/v1/activity").json()
+    assert [row["id"] for row in filtered.json()["data"]] == [str(mine.id)]
+    assert filtered.json()["pagination"]["limit"] == 50
+
+
+def test_users_activity_of_another_id_is_forbidden(api, make_user):
+    other = make_user()
+    _entry(other)
+    for user_id in (other.pk, uuid.uuid4()):  # another user, or nobody
+        response = api.get(f"/api/v1/users/{user_id}/activity")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "FORBIDDEN"
 
 
 def test_activity_filters(api, user):
