@@ -30,10 +30,6 @@ class NotificationSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationListQuerySerializer(serializers.Serializer):
-    unread_only = serializers.BooleanField(required=False, default=False, help_text="Only unread notifications.")
-
-
 class MarkedCountSerializer(serializers.Serializer):
     marked_count = serializers.IntegerField(min_value=0)
 

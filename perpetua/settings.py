@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,8 +23,6 @@ DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG or TESTING else "")
 if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 

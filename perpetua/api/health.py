@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
@@ -65,8 +66,6 @@ def check_cache() -> None:
 
 
 def check_channel_layer() -> None:
-    from channels.layers import get_channel_layer
-
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")

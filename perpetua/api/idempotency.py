@@ -46,6 +46,7 @@ from django.http.request import RawPostDataException
 from django.utils import timezone
 
 from perpetua.api.errors import Conflict, ValidationFailed
+from perpetua.api.models import IdempotencyKey
 
 logger = logging.getLogger("perpetua.idempotency")
 
@@ -104,8 +105,6 @@ def parse_idempotency_key(raw: str | None, *, required: bool) -> uuid.UUID | Non
 
 def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
     """Insert the in-flight row and return its id, or raise Conflict / IdempotentReplay."""
-    from perpetua.api.models import IdempotencyKey
-
     for _ in range(3):
         # A savepoint only when an outer transaction exists: a failed INSERT must not
         # poison it. In autocommit mode the INSERT is its own transaction.
@@ -147,8 +146,6 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
 
 def idempotency_complete(record_id: int, response: Any) -> None:
     """Store a response below 500; release the key (delete the row) otherwise."""
-    from perpetua.api.models import IdempotencyKey
-
     rows = IdempotencyKey.objects.filter(pk=record_id)
     try:
         if response is None or response.status_code >= 500:
@@ -171,8 +168,6 @@ def idempotency_complete(record_id: int, response: Any) -> None:
 
 
 def idempotency_release(record_id: int) -> None:
-    from perpetua.api.models import IdempotencyKey
-
     try:
         IdempotencyKey.objects.filter(pk=record_id).delete()
     except DatabaseError:
@@ -181,8 +176,6 @@ def idempotency_release(record_id: int) -> None:
 
 def idempotency_purge_expired() -> int:
     """Delete keys older than IDEMPOTENCY_TTL_HOURS (daily `purge_expired`); returns the count."""
-    from perpetua.api.models import IdempotencyKey
-
     _, per_model = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - _ttl()).delete()
     return per_model.get(IdempotencyKey._meta.label, 0)
 

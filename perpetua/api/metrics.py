@@ -21,9 +21,11 @@ import hmac
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
+from django_tasks_db.models import DBTaskResult
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
@@ -50,9 +52,6 @@ class JobQueueCollector:
         return [self._family()]
 
     def collect(self) -> Any:
-        from django.db.models import Count
-        from django_tasks_db.models import DBTaskResult
-
         family = self._family()
         rows = DBTaskResult.objects.values_list("task_path", "status").annotate(n=Count("id")).order_by()
         for task_path, status, count in rows:

@@ -22,6 +22,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from perpetua.api.ratelimit import BucketRateLimit
+
 _PRIVATE_KEY = "x-perpetua-error-statuses"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -66,8 +68,6 @@ _ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 
 
 def _is_rate_limited(view: Any) -> bool:
-    from perpetua.api.ratelimit import BucketRateLimit
-
     return any(isinstance(t, type) and issubclass(t, BucketRateLimit) for t in getattr(view, "throttle_classes", []))
 
 

@@ -25,16 +25,15 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger("perpetua.jobs")
 
 
 def requeue_stale_jobs(*, older_than_seconds: float, backend_name: str = "default") -> int:
     """Put RUNNING jobs started more than `older_than_seconds` ago back to READY."""
-    from django_tasks_db.compat import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return DBTaskResult.objects.filter(
         backend_name=backend_name, status=TaskResultStatus.RUNNING, started_at__lt=cutoff
