@@ -1,4 +1,7 @@
-"""Every write of the accounts app: sign-up, sign-in, sessions, profile, deletion.
+"""Every write of the accounts app: users, sessions, profile, deletion.
+
+Sign-up and sign-in as use cases (what a new account gets) live one floor up, in
+`onboarding.services`; this module imports no other app.
 
 Sessions (CONTRACT §1): a sign-in starts a *family* of refresh tokens whose id is
 the access tokens' `sid`. Refresh tokens are opaque random strings stored only as
@@ -8,7 +11,6 @@ already-rotated token revokes the whole family (someone copied it).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import secrets
@@ -24,7 +26,7 @@ from django.utils import timezone
 from accounts import providers
 from accounts.models import RefreshToken, Tier, User
 from accounts.tokens import access_token_for, access_token_ttl_seconds
-from perpetua.api.errors import Conflict, InvalidRefreshToken
+from perpetua.api.exceptions import Conflict, InvalidRefreshToken
 
 logger = logging.getLogger(__name__)
 
@@ -53,30 +55,17 @@ def refresh_token_hash(raw_token: str) -> str:
 # --- sign-up ---------------------------------------------------------------------------
 
 
-def _on_sign_up(user: User) -> None:
-    """Everything a brand-new account gets, run once, inside the sign-up transaction.
-
-    THE place for sign-up side effects (CONTRACT §1, §10, §11): the 5 kickstart credits
-    (billing/credits issue) and the achievement progress state (gamification issue) are
-    added here by later issues, so Google sign-in and `manage.py issue_token` — which
-    both create users only through `_user_create` — grant them identically and once.
-    """
-    from gamification import services as gamification_services
-
-    gamification_services.progress_create_for_user(user=user)
-
-
 def _user_create(*, email: str, google_sub: str | None = None, name: str = "", avatar_url: str = "") -> User:
+    """The one INSERT of a user. What a new account gets besides its row is granted one
+    floor up, by `onboarding.services` (the only caller of the two functions below)."""
     with transaction.atomic():
-        user = User.objects.create_user(
+        return User.objects.create_user(
             email=email, google_sub=google_sub, name=name[:_NAME_MAX], avatar_url=avatar_url
         )
-        _on_sign_up(user)
-    return user
 
 
 def user_get_or_create_for_email(*, email: str, name: str = "") -> tuple[User, bool]:
-    """The user with `email`, created through the sign-up path when new (issue_token)."""
+    """The user with `email`, created when new (`issue_token`, through onboarding)."""
     email = User.objects.normalize_email(email).strip().lower()
     existing = User.objects.filter(email=email).first()
     if existing is not None:
@@ -87,8 +76,15 @@ def user_get_or_create_for_email(*, email: str, name: str = "") -> tuple[User, b
         return User.objects.get(email=email), False
 
 
-def _user_from_google(identity: providers.GoogleIdentity) -> tuple[User, bool]:
-    """Find the account by Google `sub` (never by email) and refresh its profile."""
+def google_identity_verify(*, id_token: str) -> providers.GoogleIdentity:
+    """The verified identity in a Google ID token (CONTRACT §1): 401 when refused, 503
+    when Google's certificates cannot be fetched. Network: call it outside a transaction."""
+    return providers.google_id_token_verify(id_token=id_token)
+
+
+def user_get_or_create_for_google(*, identity: providers.GoogleIdentity) -> tuple[User, bool]:
+    """Find the account by Google `sub` (never by email) and refresh its profile, or
+    create it; `(user, created)`. The caller holds a transaction (rows are locked)."""
     avatar = identity.picture if len(identity.picture) <= _AVATAR_MAX else ""
     name = identity.name[:_NAME_MAX]
     user = User.objects.select_for_update().filter(google_sub=identity.sub).first()
@@ -116,17 +112,6 @@ def _user_from_google(identity: providers.GoogleIdentity) -> tuple[User, bool]:
         user.email = identity.email
     user.save(update_fields=["google_sub", "name", "avatar_url", "email", "updated_at"])
     return user, False
-
-
-def user_sign_in_google(*, id_token: str) -> SignInResult:
-    """Google sign-in (CONTRACT §1): verify the ID token, sign up or update, start a session."""
-    identity = providers.google_id_token_verify(id_token=id_token)  # network: outside the transaction
-    with transaction.atomic():
-        user, created = _user_from_google(identity)
-        result = session_start(user=user)
-    if created:
-        logger.info("user %s signed up with Google", user.pk)
-    return dataclasses.replace(result, created=created)
 
 
 # --- sessions and refresh tokens --------------------------------------------------------

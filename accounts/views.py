@@ -26,6 +26,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
     sign_in_data,
 )
+from onboarding import services as onboarding_services
 from perpetua.api.exceptions import InvalidRefreshToken
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiView
@@ -86,7 +87,9 @@ class GoogleCallbackView(AuthView):
     def post(self, request: Request) -> Response:
         serializer = GoogleCallbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return _sign_in_response(services.user_sign_in_google(id_token=serializer.validated_data["id_token"]))
+        return _sign_in_response(
+            onboarding_services.account_sign_in_google(id_token=serializer.validated_data["id_token"])
+        )
 
 
 class RefreshView(AuthView):

@@ -63,8 +63,8 @@ class AchievementDefinition(models.Model):
 class UserProgress(models.Model):
     """One row per user: the counters achievements are measured against.
 
-    Created at sign-up (`progress_create_for_user`), or lazily on the first
-    completion for accounts older than this table. `last_completion_date` is a UTC
+    Created lazily by the first event that counts (a completion, a converted note);
+    reads of an account without one see zeros. `last_completion_date` is a UTC
     calendar day; the streak shown to clients is derived from it (see
     `gamification.selectors.displayed_streak`).
     """

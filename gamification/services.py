@@ -44,17 +44,12 @@ class CompletionProgress:
 # --- progress row ---------------------------------------------------------------------------
 
 
-def progress_create_for_user(*, user: Any) -> UserProgress:
-    """The user's progress row, created if missing (sign-up, CONTRACT §1/§11). Idempotent."""
-    progress, _created = UserProgress.objects.get_or_create(user_id=user.pk)
-    return progress
-
-
 def _progress_lock(*, user: Any) -> UserProgress:
     """The user's progress row, locked until the end of the transaction.
 
-    Accounts older than the progress table get their row here (INSERT ... ON CONFLICT
-    DO NOTHING, so two concurrent first completions cannot both create one).
+    Sign-up writes no row: every account gets its row here, on its first counted event
+    (INSERT ... ON CONFLICT DO NOTHING, so two concurrent first completions cannot both
+    create one).
     """
     progress = UserProgress.objects.select_for_update().filter(user_id=user.pk).first()
     if progress is None:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 
+from notifications.filters import NotificationFilter
 from notifications.models import Notification
 from perpetua.api.exceptions import Forbidden, NotFound
+from perpetua.api.filters import filterset_apply
 
 
-def notification_list(*, user: Any, unread_only: bool = False) -> QuerySet[Notification]:
-    """The user's notifications, newest first."""
-    qs = Notification.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
-    if unread_only:
-        qs = qs.filter(read=False)
-    return qs
+def notification_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Notification]:
+    """`GET /notifications?unread_only=`: the user's notifications, newest first."""
+    queryset = Notification.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+    return filterset_apply(NotificationFilter, data=filters, queryset=queryset).qs
 
 
 def notification_unread_count(*, user: Any) -> int:

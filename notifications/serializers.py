@@ -38,10 +38,6 @@ class NotificationSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationListQuerySerializer(serializers.Serializer):
-    unread_only = serializers.BooleanField(required=False, default=False, help_text="Only unread notifications.")
-
-
 class NotificationDeletedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     deleted = serializers.BooleanField()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +15,6 @@ from notifications.models import Notification
 from notifications.serializers import (
     MarkedCountSerializer,
     NotificationDeletedSerializer,
-    NotificationListQuerySerializer,
     NotificationSerializer,
     PushSubscriptionDeletedSerializer,
     PushSubscriptionInputSerializer,
@@ -54,16 +54,16 @@ class NotificationViewSet(ApiGenericViewSet):
     @extend_schema(
         operation_id="notifications_list",
         summary="The user's notifications, newest first, with the unread count",
-        parameters=[NotificationListQuerySerializer],
+        parameters=[
+            OpenApiParameter("unread_only", OpenApiTypes.BOOL, description="`true`: only unread notifications."),
+        ],
         responses={
             200: NotificationSerializer(many=True),
             400: error_response("VALIDATION_ERROR: bad unread_only, offset or limit."),
         },
     )
     def list(self, request: Request) -> Response:
-        query = NotificationListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        queryset = selectors.notification_list(user=request.user, unread_only=query.validated_data["unread_only"])
+        queryset = selectors.notification_list(user=request.user, filters=request.query_params)
         page = self.paginate_queryset(queryset)
         return self.paginator.get_paginated_response(
             NotificationSerializer(page, many=True).data,

@@ -113,7 +113,7 @@ class DjangoHTTPApp:
         response = _Response()
         environ = _environ(scope, body)
         if too_large:
-            # Django answers the 413 (perpetua.api.errors.ApiErrorMiddleware) with every
+            # Django answers the 413 (perpetua.api.handlers.ApiErrorMiddleware) with every
             # middleware applied: request id, CORS and rate-limit headers.
             environ["CONTENT_LENGTH"] = str(self.max_body + 1)
 

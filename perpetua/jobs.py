@@ -32,6 +32,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django_tasks import task as _task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from perpetua.api.metrics import JOBS_PROCESSED
 
@@ -127,10 +129,6 @@ def job(
 def jobs_purge_finished() -> int:
     """Delete results of jobs finished more than JOB_RESULT_RETENTION_DAYS ago (daily
     `purge_expired`): the queue table would otherwise grow forever."""
-    from django.utils import timezone
-    from django_tasks_db.compat import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
     cutoff = timezone.now() - timedelta(days=settings.JOB_RESULT_RETENTION_DAYS)
     deleted, _ = DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=cutoff

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from perpetua.api.errors import Forbidden
+from perpetua.api.exceptions import Forbidden
+from perpetua.api.filters import filterset_apply
+from recovery.filters import ActivityFilter
 from recovery.models import ActivityEntry, Tombstone
 
 
@@ -19,17 +21,16 @@ def tombstone_list(*, user: Any) -> QuerySet[Tombstone]:
     )
 
 
-def activity_list(
-    *, user: Any, entity_type: str | None = None, entity_id: uuid.UUID | None = None
-) -> QuerySet[ActivityEntry]:
-    """The user's activity log, newest first, optionally narrowed to one entity.
+def activity_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[ActivityEntry]:
+    """`GET /activity?entity_type=&entity_id=`: the user's activity log, newest first,
+    optionally narrowed to one entity.
 
     Filtering by an entity only another user has activity for is 403 FORBIDDEN
     (CONTRACT §0: no endpoint lets one user read about another's data).
     """
-    qs = ActivityEntry.objects.filter(user_id=user.pk)
-    if entity_type:
-        qs = qs.filter(entity_type=entity_type)
+    filterset = filterset_apply(ActivityFilter, data=filters, queryset=ActivityEntry.objects.filter(user_id=user.pk))
+    qs = filterset.qs
+    entity_id = filterset.form.cleaned_data.get("entity_id")
     if entity_id is not None:
         owners = set(ActivityEntry.objects.filter(entity_id=entity_id).values_list("user_id", flat=True).distinct()[:2])
         if owners and user.pk not in owners:

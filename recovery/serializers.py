@@ -1,4 +1,4 @@
-"""Output shapes of tombstones and activity entries, and the /activity query (CONTRACT §14)."""
+"""Output shapes of tombstones and activity entries (CONTRACT §14)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from perpetua.api.serializers import DateTimeField, ModelSerializer
 from recovery.models import ActivityEntry, Tombstone
 
 
-def tombstone_title(payload: Any) -> str | None:
-    """The deleted object's title, wherever the owning app put it in the snapshot."""
+def tombstone_title(payload: Any, *, entity_type: str) -> str | None:
+    """The deleted object's title: a top-level `title`, or the one of the object kept
+    under its entity type's key (the snapshot convention of `recovery.registry`)."""
     if not isinstance(payload, dict):
         return None
-    for key in (None, "task", "note"):
-        source = payload if key is None else payload.get(key)
+    for source in (payload, payload.get(entity_type)):
         if isinstance(source, dict) and isinstance(source.get("title"), str):
             return source["title"]
     return None
@@ -35,7 +35,7 @@ class TombstoneSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_title(self, obj: Tombstone) -> str | None:
-        return tombstone_title(obj.payload)
+        return tombstone_title(obj.payload, entity_type=obj.entity_type)
 
 
 def _dashed_uuid(value: str | None) -> str | None:
@@ -81,8 +81,3 @@ class ActivityEntrySerializer(ModelSerializer):
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_request_id(self, entry: ActivityEntry) -> str | None:
         return _dashed_uuid(entry.request_id)
-
-
-class ActivityQuerySerializer(serializers.Serializer):
-    entity_type = serializers.CharField(required=False, max_length=32, help_text="e.g. task, subtask, note")
-    entity_id = serializers.UUIDField(required=False)

@@ -1,8 +1,9 @@
 """Tombstones and the activity log (CONTRACT §14).
 
-Every write here is a plain function with keyword-only arguments. `activity_record`
-and `tombstone_create` are called by other apps' services inside their own
-transactions; `tombstone_recover` is the one way back from a tombstone.
+Every write here is a plain function with keyword-only arguments. `activity_record`,
+`tombstone_bury` and `tombstone_create` are called by other apps' services inside
+their own transactions; `tombstone_recover` is the one way back from a tombstone. The
+apps above are reached only through what they registered in `recovery.registry`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.services import user_lock
-from perpetua.api.errors import Conflict, Forbidden, NotFound
+from perpetua.api.exceptions import Conflict, Forbidden, NotFound
 from perpetua.api.request_id import get_request_id
 from recovery.models import ActivityEntry, ActivitySource, Tombstone
+from recovery.registry import recoverable_get
 
 
 def _user_id(user: Any) -> Any:
@@ -92,20 +95,28 @@ def tombstone_purge_expired() -> int:
     return deleted
 
 
-def _restore(*, user: Any, entity_type: str, payload: dict[str, Any]) -> Any:
-    """Dispatch to the owning app's restore service (imported lazily: those apps import us)."""
-    if entity_type == "task":
-        from tasks.services import task_restore
+def tombstone_bury(*, user: Any, entity_type: str, instance: models.Model) -> Tombstone:
+    """Delete `instance` into a tombstone (CONTRACT §14), inside the caller's transaction.
 
-        return task_restore(user=user, payload=payload)
-    if entity_type == "note":
-        try:
-            from notes.services import note_restore
-        except ImportError:
-            note_restore = None
-        if note_restore is not None:
-            return note_restore(user=user, payload=payload)
-    raise Conflict(f"Recovering a {entity_type} is not supported.")
+    The payload is the owning app's registered snapshot, taken before the delete; the
+    instance (and whatever cascades from it) is deleted before `tombstone_create` locks
+    the user row, so the caller's lock order (object → user) holds.
+    """
+    entry = recoverable_get(entity_type)
+    if entry is None:
+        raise ImproperlyConfigured(f"no app registered {entity_type!r} for recovery")
+    entity_id = instance.pk
+    payload = entry.snapshot(instance)
+    instance.delete()
+    return tombstone_create(user=user, entity_type=entity_type, entity_id=entity_id, payload=payload)
+
+
+def _restore(*, user: Any, entity_type: str, payload: dict[str, Any]) -> Any:
+    """The owning app's registered restore; a type no app registered is 409."""
+    entry = recoverable_get(entity_type)
+    if entry is None:
+        raise Conflict(f"Recovering a {entity_type} is not supported.")
+    return entry.restore(user=user, payload=payload)
 
 
 def tombstone_recover(*, user: Any, tombstone_id: uuid.UUID) -> tuple[str, Any]:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,46 +22,29 @@ from perpetua.api.schema import error_response
 from perpetua.api.views import ApiGenericViewSet
 from recovery import selectors, services
 from recovery.models import ActivityEntry, Tombstone
-from recovery.serializers import ActivityEntrySerializer, ActivityQuerySerializer, TombstoneSerializer
+from recovery.registry import recoverable_get, recoverables
+from recovery.serializers import ActivityEntrySerializer, TombstoneSerializer
 
 
-def _task_detail_serializer() -> type[serializers.Serializer] | None:
-    """The tasks app's detail serializer, imported lazily (tasks imports recovery)."""
-    try:
-        from tasks import serializers as task_serializers
-    except ImportError:
-        return None
-    return getattr(task_serializers, "TaskDetailSerializer", None)
-
-
-def serialize_restored(entity_type: str, obj: Any, *, user: Any, context: dict[str, Any]) -> Any:
-    """The restored object in the owning app's detail shape (the one GET /tasks/{id} returns)."""
-    if entity_type == "task":
-        # Re-read through the tasks app's detail selector: exactly the GET /tasks/{id} shape
-        # (counts annotated, subtasks by order_index, reminders prefetched).
-        from tasks.selectors import task_detail_for_user
-
-        obj = task_detail_for_user(user=user, task_id=obj.pk)
-        serializer_class = _task_detail_serializer()
-    else:
-        try:
-            from notes import serializers as note_serializers
-        except ImportError:
-            note_serializers = None
-        serializer_class = getattr(note_serializers, "NoteSerializer", None)
-    if serializer_class is None:  # pragma: no cover - the owning app always ships one
-        raise RuntimeError(f"no serializer for restored {entity_type}")
-    return serializer_class(obj, context=context).data
+def serialize_restored(entity_type: str, obj: Any, *, user: Any) -> Any:
+    """The restored object in its owning app's detail shape, as that app registered it."""
+    entry = recoverable_get(entity_type)
+    if entry is None:  # pragma: no cover - tombstone_recover refuses unregistered types
+        raise RuntimeError(f"no app registered {entity_type!r} for recovery")
+    return entry.represent(user=user, restored=obj)
 
 
 def _restored_response_schema() -> Any:
-    task_detail = _task_detail_serializer()
+    """`{"data": <the restored object>}`: one of the registered detail shapes, read when
+    the schema is generated (every app has registered by then)."""
     return inline_serializer(
         name="RecoveredObjectResponse",
         fields={
-            "data": task_detail()
-            if task_detail is not None
-            else serializers.JSONField(help_text="The restored task (task detail shape) or note.")
+            "data": PolymorphicProxySerializer(
+                component_name="RecoveredObject",
+                serializers=lambda: [entry.representation for entry in recoverables()],
+                resource_type_field_name=None,
+            )
         },
     )
 
@@ -93,9 +82,7 @@ class TombstoneViewSet(ApiGenericViewSet):
     @_RECOVER_SCHEMA
     def recover(self, request: Request, id: uuid.UUID) -> Response:
         entity_type, restored = services.tombstone_recover(user=request.user, tombstone_id=id)
-        return envelope(
-            serialize_restored(entity_type, restored, user=request.user, context=self.get_serializer_context())
-        )
+        return envelope(serialize_restored(entity_type, restored, user=request.user))
 
     @extend_schema(
         operation_id="tasks_recover",
@@ -107,6 +94,14 @@ class TombstoneViewSet(ApiGenericViewSet):
         return self.recover(request, id)
 
 
+_ACTIVITY_FILTERS = [
+    OpenApiParameter("entity_type", str, description="Only entries of this type (e.g. task, subtask, note)."),
+    OpenApiParameter(
+        "entity_id", OpenApiTypes.UUID, description="Only entries of this entity (403 for another user's)."
+    ),
+]
+
+
 class ActivityViewSet(ApiGenericViewSet):
     """The user's activity log; entries are kept ACTIVITY_RETENTION_DAYS days."""
 
@@ -116,7 +111,7 @@ class ActivityViewSet(ApiGenericViewSet):
     @extend_schema(
         operation_id="activity_list",
         summary="The user's activity log, newest first",
-        parameters=[ActivityQuerySerializer],
+        parameters=_ACTIVITY_FILTERS,
         responses={
             200: ActivityEntrySerializer(many=True),
             400: error_response("VALIDATION_ERROR: bad entity_id, entity_type, offset or limit."),
@@ -124,16 +119,14 @@ class ActivityViewSet(ApiGenericViewSet):
         },
     )
     def list(self, request: Request) -> Response:
-        query = ActivityQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        queryset = selectors.activity_list(user=request.user, **query.validated_data)
+        queryset = selectors.activity_list(user=request.user, filters=request.query_params)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ActivityEntrySerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="users_activity_list",
         summary="= GET /activity, for the caller's own user id",
-        parameters=[ActivityQuerySerializer],
+        parameters=_ACTIVITY_FILTERS,
         responses={
             200: ActivityEntrySerializer(many=True),
             400: error_response("VALIDATION_ERROR: bad entity_id, entity_type, offset or limit."),

@@ -1,8 +1,9 @@
-"""Query-string filters of `GET /tasks` (CONTRACT §3).
+"""Query-string filters of the tasks app's lists: tasks (§3), templates (§5), reminders (§6).
 
-Strict on purpose: an unknown filter *value* (`completed=maybe`, `priority=urgent`,
-`ordering=color`) is a 400 with the field in `details`, never a silently ignored
-filter. Unknown parameter *names* are ignored (cache busters, `limit`/`offset`).
+Applied by the selectors through `perpetua.api.filters.filterset_apply`: an unknown
+filter *value* (`completed=maybe`, `priority=urgent`, `ordering=color`) is a 400 with
+the field in `details`, never a silently ignored filter. Unknown parameter *names* are
+ignored (cache busters, `limit`/`offset`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from tasks.models import Priority, Task
+from perpetua.api.filters import StrictBooleanFilter
+from tasks.models import Priority, Reminder, Task, TaskTemplate
 
 # Public ordering names → the expression used in ORDER BY. `priority` sorts by rank so
 # ascending is low → medium → high (CONTRACT §3).
@@ -35,29 +37,6 @@ PRIORITY_RANK = Case(
     When(priority=Priority.HIGH, then=Value(2)),
     output_field=IntegerField(),
 )
-
-
-class StrictBooleanField(forms.Field):
-    """`true`/`false` (also `1`/`0`, any case); anything else is invalid, not ignored."""
-
-    TRUE = frozenset({"true", "1"})
-    FALSE = frozenset({"false", "0"})
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in self.TRUE:
-            return True
-        if text in self.FALSE:
-            return False
-        raise forms.ValidationError("Must be true or false.", code="invalid")
-
-
-class StrictBooleanFilter(django_filters.Filter):
-    field_class = StrictBooleanField
 
 
 class DateTimeOrDateField(forms.Field):
@@ -172,3 +151,24 @@ class TaskFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
         return self.apply_defaults(queryset, include_hidden=bool(self.form.cleaned_data.get("hidden")))
+
+
+class TemplateFilter(django_filters.FilterSet):
+    """`GET /templates?active=`."""
+
+    active = StrictBooleanFilter(field_name="active")
+
+    class Meta:
+        model = TaskTemplate
+        fields: list[str] = []
+
+
+class ReminderFilter(django_filters.FilterSet):
+    """`GET /reminders?task_id=&fired=`; the selector checks that `task_id` is the user's."""
+
+    task_id = django_filters.UUIDFilter(field_name="task_id")
+    fired = StrictBooleanFilter(field_name="fired")
+
+    class Meta:
+        model = Reminder
+        fields: list[str] = []

@@ -1,17 +1,17 @@
 from django.urls import path
 
-from tasks import views
-from tasks.views_recurring import TemplateViewSet
-from tasks.views_reminders import ReminderViewSet
+from tasks.views.focus import FocusActiveView, FocusEndView, FocusStartView
+from tasks.views.recurring import TemplateViewSet
+from tasks.views.reminders import ReminderViewSet
+from tasks.views.subtasks import SubtaskViewSet
+from tasks.views.tasks import TaskViewSet
 
-task_list = views.TaskViewSet.as_view({"get": "list", "post": "create"})
-task_detail = views.TaskViewSet.as_view(
-    {"get": "retrieve", "patch": "partial_update", "put": "update", "delete": "destroy"}
-)
-task_force_complete = views.TaskViewSet.as_view({"post": "force_complete"})
-subtask_create = views.SubtaskViewSet.as_view({"post": "create"})
-subtask_reorder = views.SubtaskViewSet.as_view({"put": "reorder"})
-subtask_detail = views.SubtaskViewSet.as_view({"patch": "partial_update", "delete": "destroy"})
+task_list = TaskViewSet.as_view({"get": "list", "post": "create"})
+task_detail = TaskViewSet.as_view({"get": "retrieve", "patch": "partial_update", "put": "update", "delete": "destroy"})
+task_force_complete = TaskViewSet.as_view({"post": "force_complete"})
+subtask_create = SubtaskViewSet.as_view({"post": "create"})
+subtask_reorder = SubtaskViewSet.as_view({"put": "reorder"})
+subtask_detail = SubtaskViewSet.as_view({"patch": "partial_update", "delete": "destroy"})
 template_list = TemplateViewSet.as_view({"get": "list", "post": "create"})
 template_detail = TemplateViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
 template_generate = TemplateViewSet.as_view({"post": "generate"})
@@ -26,9 +26,9 @@ urlpatterns: list = [
     path("tasks/<uuid:task_id>/subtasks", subtask_create, name="subtask-create"),
     path("tasks/<uuid:task_id>/subtasks/reorder", subtask_reorder, name="subtask-reorder"),
     path("subtasks/<uuid:pk>", subtask_detail, name="subtask-detail"),
-    path("focus/start", views.FocusStartView.as_view(), name="focus-start"),
-    path("focus/end", views.FocusEndView.as_view(), name="focus-end"),
-    path("focus/active", views.FocusActiveView.as_view(), name="focus-active"),
+    path("focus/start", FocusStartView.as_view(), name="focus-start"),
+    path("focus/end", FocusEndView.as_view(), name="focus-end"),
+    path("focus/active", FocusActiveView.as_view(), name="focus-active"),
     path("templates", template_list, name="template-list"),
     path("templates/<uuid:pk>", template_detail, name="template-detail"),
     path("templates/<uuid:pk>/generate", template_generate, name="template-generate"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from gamification import services
 from gamification.models import AchievementDefinition, UserAchievement, UserProgress
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +22,7 @@ def rows(user):
     definition = AchievementDefinition.objects.get(code="tasks_5")
     return {
         "achievementdefinition": definition,
-        "userprogress": services.progress_create_for_user(user=user),
+        "userprogress": UserProgress.objects.create(user=user),
         "userachievement": UserAchievement.objects.create(user=user, definition=definition),
     }
 

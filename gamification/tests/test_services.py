@@ -9,10 +9,11 @@ import pytest
 from django.core.management import call_command
 from model_bakery import baker
 
-from accounts.services import user_get_or_create_for_email
+from accounts.models import User
 from gamification import selectors, services
 from gamification.models import AchievementDefinition, UserAchievement, UserProgress
 from notifications.models import Notification
+from onboarding.services import account_get_or_sign_up_by_email
 
 pytestmark = pytest.mark.django_db
 
@@ -273,18 +274,28 @@ def test_notes_converted_counts_and_unlocks_notes_10(user):
 # --- sign-up and limits -----------------------------------------------------------------------
 
 
-def test_sign_up_creates_the_progress_state(db):
-    user, created = user_get_or_create_for_email(email="new@example.com")
+def test_sign_up_writes_no_progress_and_the_first_completion_creates_it(db, clock):
+    user, created = account_get_or_sign_up_by_email(email="new@example.com")
     assert created
-    progress = UserProgress.objects.get(user=user)
-    assert progress.lifetime_tasks_completed == 0 and progress.current_streak == 0
-    # Idempotent.
-    assert services.progress_create_for_user(user=user).pk == progress.pk
+    assert not UserProgress.objects.filter(user=user).exists()
+    # Reads show a new account's zeros without writing a row.
+    assert selectors.stats_for_user(user=user)["lifetime_tasks_completed"] == 0
+    assert not UserProgress.objects.filter(user=user).exists()
+    assert _record(user, clock, 2026, 3, 1, 12, 0).streak == 1
+    progress = _progress(user)
+    assert (progress.lifetime_tasks_completed, progress.current_streak) == (1, 1)
 
 
-def test_issue_token_creates_the_progress_state(db):
+def test_an_issue_token_account_counts_its_first_completion(db, client_for, make_task):
     call_command("issue_token", "cli@example.com", stdout=io.StringIO())
-    assert UserProgress.objects.filter(user__email="cli@example.com").exists()
+    user = User.objects.get(email="cli@example.com")
+    api = client_for(user)
+    assert api.get("/api/v1/achievements/me").json()["data"]["stats"]["lifetime_tasks_completed"] == 0
+    task = make_task(owner=user)
+    completed = api.patch(f"/api/v1/tasks/{task.pk}", {"version": task.version, "completed": True}, format="json")
+    assert completed.status_code == 200, completed.json()
+    assert UserProgress.objects.get(user=user).lifetime_tasks_completed == 1
+    assert api.get("/api/v1/achievements/me").json()["data"]["stats"]["lifetime_tasks_completed"] == 1
 
 
 def test_limits_are_tier_base_plus_perks_in_one_query(make_user, django_assert_num_queries):

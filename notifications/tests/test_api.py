@@ -70,7 +70,9 @@ def test_list_unread_only(api, user):
     assert api.get("/api/v1/notifications?unread_only=false").json()["pagination"]["total"] == 2
 
 
-@pytest.mark.parametrize("query", ["unread_only=maybe", "limit=0", "limit=101", "offset=-1", "limit=abc"])
+@pytest.mark.parametrize(
+    "query", ["unread_only=maybe", "unread_only=yes", "unread_only=1", "limit=0", "limit=101", "offset=-1", "limit=abc"]
+)
 def test_list_bad_query_is_400(api, query):
     response = api.get(f"/api/v1/notifications?{query}")
     assert response.status_code == 400

@@ -20,7 +20,7 @@ from notifications import providers, push
 from notifications.models import Notification, PushSubscription
 from notifications.services import notification_create
 from tasks.models import Reminder
-from tasks.reminders import reminders_fire_due, reminders_fire_due_job
+from tasks.services.reminders import reminders_fire_due, reminders_fire_due_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

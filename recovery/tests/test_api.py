@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from perpetua.api.errors import Conflict
+from perpetua.api.exceptions import Conflict
 from perpetua.api.request_id import reset_request_id, set_request_id
 from recovery.models import ActivityEntry, Tombstone
 from recovery.services import activity_record, tombstone_create

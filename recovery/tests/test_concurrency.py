@@ -43,8 +43,8 @@ def test_concurrent_deletions_keep_at_most_max_tombstones(make_user):
 def test_concurrent_task_deletions_keep_the_newest_tombstones(make_user):
     from model_bakery import baker
 
-    from tasks import services as task_services
     from tasks.models import Task
+    from tasks.services import snapshots as task_services
 
     user = make_user()
     tasks = baker.make(Task, user=user, _quantity=6)

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-import sys
-import types
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.utils import timezone
 
-from perpetua.api.errors import Conflict, Forbidden, NotFound
+from perpetua.api.exceptions import Conflict, Forbidden, NotFound
 from perpetua.api.request_id import reset_request_id, set_request_id
+from recovery import registry
 from recovery.models import ActivityEntry, Tombstone
+from recovery.registry import Recoverable
 from recovery.services import (
     activity_purge_expired,
     activity_record,
@@ -115,12 +116,33 @@ def test_recover_expired_is_404(user):
         tombstone_recover(user=user, tombstone_id=tomb.id)
 
 
-def test_recover_note_without_note_restore_is_409_and_keeps_tombstone(user, monkeypatch):
+def test_recover_uses_the_restore_the_owning_app_registered(user, monkeypatch):
     tomb = tombstone_create(user=user, entity_type="note", entity_id=uuid.uuid4(), payload={"title": "n"})
-    monkeypatch.setitem(sys.modules, "notes.services", types.ModuleType("notes.services"))
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict):  # no app has registered notes: refused, tombstone kept
         tombstone_recover(user=user, tombstone_id=tomb.id)
     assert Tombstone.objects.filter(pk=tomb.pk).exists()
+
+    payloads = []
+
+    def restore(*, user, payload):
+        payloads.append(payload)
+        return "the note"
+
+    entry = Recoverable(entity_type="note", snapshot=dict, restore=restore, represent=dict, representation=object)
+    monkeypatch.setitem(registry._registry, "note", entry)
+    assert tombstone_recover(user=user, tombstone_id=tomb.id) == ("note", "the note")
+    assert payloads == [{"title": "n"}]
+    assert not Tombstone.objects.filter(pk=tomb.pk).exists()
+
+
+def test_an_entity_type_is_registered_by_one_app_only(monkeypatch):
+    monkeypatch.setattr(registry, "_registry", {})
+    entry = Recoverable(entity_type="note", snapshot=dict, restore=dict, represent=dict, representation=object)
+    registry.recoverable_register(entry)
+    registry.recoverable_register(entry)  # a second ready() call changes nothing
+    assert registry.recoverables() == (entry,)
+    with pytest.raises(ImproperlyConfigured):
+        registry.recoverable_register(Recoverable("note", dict, dict, list, object))
 
 
 def test_recover_unknown_entity_type_is_409(user):

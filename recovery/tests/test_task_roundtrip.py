@@ -11,8 +11,8 @@ from model_bakery import baker
 from notifications.models import Notification
 from recovery.models import ActivityEntry, Tombstone
 from recovery.services import tombstone_recover
-from tasks import services as task_services
 from tasks.models import Reminder, Subtask, Task
+from tasks.services import snapshots as task_services
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_recover_when_the_id_is_taken_is_409(user):
     task = make_task(user)
     tombstone = task_services.task_delete(user=user, task_id=task.pk)
     baker.make(Task, id=task.pk, user=user, title="squatter")
-    from perpetua.api.errors import Conflict
+    from perpetua.api.exceptions import Conflict
 
     with pytest.raises(Conflict):
         tombstone_recover(user=user, tombstone_id=tombstone.pk)
@@ -113,7 +113,7 @@ def test_reminder_due_while_deleted_does_not_fire_after_recovery(user):
 
     tombstone_recover(user=user, tombstone_id=tombstone.pk)
 
-    from tasks.reminders import reminders_fire_due
+    from tasks.services.reminders import reminders_fire_due
 
     assert reminders_fire_due() == 0
     assert not Notification.objects.filter(user=user, type="reminder").exists()
@@ -126,8 +126,8 @@ def test_reminder_due_while_deleted_does_not_fire_after_recovery(user):
 
 
 def _detail(user, task):
-    from tasks.selectors import task_detail_for_user
-    from tasks.serializers import TaskDetailSerializer
+    from tasks.selectors.tasks import task_detail_for_user
+    from tasks.serializers.tasks import TaskDetailSerializer
 
     return TaskDetailSerializer(task_detail_for_user(user=user, task_id=task.pk)).data
 

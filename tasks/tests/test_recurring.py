@@ -12,8 +12,8 @@ from model_bakery import baker
 
 from perpetua.api.serializers import format_datetime
 from recovery.models import ActivityEntry
-from tasks import recurring
 from tasks.models import Task, TaskTemplate
+from tasks.services import recurring
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,7 @@ def test_list_templates_paginated_own_only_and_filtered(api, other_api, django_a
 
     assert api.get("/api/v1/templates?active=false").json()["pagination"]["total"] == 1
     assert api.get("/api/v1/templates?active=true").json()["pagination"]["total"] == 3
+    assert api.get("/api/v1/templates?active=0").status_code == 400
     bad = api.get("/api/v1/templates?active=maybe")
     assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "active"
 
@@ -436,7 +437,7 @@ def test_completion_generation_failure_keeps_the_completion(api, user, settings,
     assert body["data"]["completed"] is True
     assert Task.objects.get(pk=first["id"]).completed is True
     assert open_instances(data["id"]) == []
-    job = DBTaskResult.objects.get(task_path="tasks.recurring.template_generate_next_job")
+    job = DBTaskResult.objects.get(task_path="tasks.services.recurring.template_generate_next_job")
     assert job.args_kwargs == {"args": [data["id"], "2030-01-01T09:00:00+00:00"], "kwargs": {}}
     assert job.run_after > timezone.now()
 

@@ -13,11 +13,11 @@ from django_tasks_db.models import DBTaskResult
 from model_bakery import baker
 from rest_framework.test import APIClient
 
-from tasks import recurring
 from tasks.models import Task, TaskTemplate
+from tasks.services import recurring
 
 pytestmark = pytest.mark.django_db(transaction=True)
-RETRY_JOB = "tasks.recurring.template_generate_next_job"
+RETRY_JOB = "tasks.services.recurring.template_generate_next_job"
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from model_bakery import baker
 from notifications.models import Notification
 from perpetua.api.serializers import format_datetime
 from recovery.models import ActivityEntry
-from tasks import reminders
 from tasks.models import Reminder, Task
+from tasks.services import reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ REMINDER_FIELDS = {
     "created_at",
     "updated_at",
 }
-FIRE_JOB = "tasks.reminders.reminders_fire_due_job"
+FIRE_JOB = "tasks.services.reminders.reminders_fire_due_job"
 
 
 def iso(value: dt.datetime) -> str:

@@ -19,8 +19,8 @@ from model_bakery import baker
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
-from tasks import reminders
 from tasks.models import Reminder, Task
+from tasks.services import reminders
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,9 @@ def test_two_worker_processes_fire_each_reminder_exactly_once(user):
     from django_tasks_db.models import DBTaskResult
 
     assert (
-        DBTaskResult.objects.filter(task_path="tasks.reminders.reminders_fire_due_job", status="SUCCESSFUL").count()
+        DBTaskResult.objects.filter(
+            task_path="tasks.services.reminders.reminders_fire_due_job", status="SUCCESSFUL"
+        ).count()
         == 6
     )
     assert Reminder.objects.aggregate(n=Count("pk", distinct=True))["n"] == 30

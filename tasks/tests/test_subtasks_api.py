@@ -258,8 +258,8 @@ def test_indices_stay_gapless_through_a_sequence(api, task):
 
 
 def test_subtask_create_many_respects_the_limit_all_or_nothing(user, task, make_subtask):
-    from perpetua.api.errors import LimitExceeded
-    from tasks.services import subtask_create_many
+    from perpetua.api.exceptions import LimitExceeded
+    from tasks.services.subtasks import subtask_create_many
 
     make_subtask(task, 2)
     with pytest.raises(LimitExceeded):

@@ -389,7 +389,9 @@ def test_completing_an_already_completed_task_does_not_count(api, make_task, pro
 
 def test_completion_calls_the_recurring_hook_for_template_instances(api, user, make_task, monkeypatch):
     calls = []
-    monkeypatch.setattr("tasks.recurring.template_after_instance_completed", lambda *, task: calls.append(task.pk))
+    monkeypatch.setattr(
+        "tasks.services.recurring.template_after_instance_completed", lambda *, task: calls.append(task.pk)
+    )
     template = baker.make("tasks.TaskTemplate", user=user, rrule="FREQ=DAILY", dtstart=timezone.now())
     instance = make_task(template=template)
     plain = make_task()
@@ -400,7 +402,9 @@ def test_completion_calls_the_recurring_hook_for_template_instances(api, user, m
 
 def test_due_date_change_recomputes_reminders(api, task, monkeypatch):
     calls = []
-    monkeypatch.setattr("tasks.reminders.reminders_recompute_for_task", lambda *, task: calls.append(task.due_date))
+    monkeypatch.setattr(
+        "tasks.services.reminders.reminders_recompute_for_task", lambda *, task: calls.append(task.due_date)
+    )
     due = timezone.now() + timedelta(days=2)
     patch(api, task.pk, {"version": 1, "title": "no due change"})
     patch(api, task.pk, {"version": 2, "due_date": iso(due)})
@@ -410,7 +414,7 @@ def test_due_date_change_recomputes_reminders(api, task, monkeypatch):
 def test_rrule_and_scope_edit_the_template_recurrence(api, user, make_task, monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "tasks.recurring.template_edit_recurrence_from_instance",
+        "tasks.services.recurring.template_edit_recurrence_from_instance",
         lambda *, task, rrule, scope: calls.append((task.pk, rrule, scope)),
     )
     template = baker.make("tasks.TaskTemplate", user=user, rrule="FREQ=DAILY", dtstart=timezone.now())
@@ -428,12 +432,12 @@ def test_rrule_on_a_task_without_template_is_400(api, task):
 
 
 def test_failed_recurrence_edit_rolls_back_the_patch(api, user, make_task, monkeypatch):
-    from perpetua.api.errors import Conflict
+    from perpetua.api.exceptions import Conflict
 
     def refuse(*, task, rrule, scope):
         raise Conflict("past instance")
 
-    monkeypatch.setattr("tasks.recurring.template_edit_recurrence_from_instance", refuse)
+    monkeypatch.setattr("tasks.services.recurring.template_edit_recurrence_from_instance", refuse)
     template = baker.make("tasks.TaskTemplate", user=user, rrule="FREQ=DAILY", dtstart=timezone.now())
     instance = make_task(template=template)
     response = patch(api, instance.pk, {"version": 1, "title": "new", "rrule": "FREQ=WEEKLY", "scope": "future"})

@@ -10,10 +10,10 @@ from django.db import models
 from django.utils import timezone
 from model_bakery import baker
 
-from perpetua.api.errors import Conflict, Forbidden, LimitExceeded
+from perpetua.api.exceptions import Conflict, Forbidden, LimitExceeded
 from recovery.models import ActivityEntry, Tombstone
 from tasks.models import FocusSession, Reminder, Subtask, Task
-from tasks.services import task_restore, task_snapshot
+from tasks.services.snapshots import task_restore, task_snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -165,6 +165,7 @@ def test_ordering_by_timestamps(api, make_task):
     "params, field",
     [
         ({"completed": "maybe"}, "completed"),
+        ({"completed": "1"}, "completed"),  # booleans are `true`/`false` only, everywhere
         ({"hidden": "yes please"}, "hidden"),
         ({"archived": "2"}, "archived"),
         ({"priority": "urgent"}, "priority"),

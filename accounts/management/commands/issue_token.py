@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 
 from accounts.serializers import sign_in_data
-from accounts.services import session_start, user_get_or_create_for_email
+from accounts.services import session_start
 from billing.services import subscription_grant_pro
+from onboarding.services import account_get_or_sign_up_by_email
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError as exc:
             raise CommandError(f"Not a valid email address: {email!r}") from exc
-        user, _created = user_get_or_create_for_email(email=email, name=options["name"])
+        user, _created = account_get_or_sign_up_by_email(email=email, name=options["name"])
         if options["pro"]:
             subscription_grant_pro(user=user)
         result = session_start(user=user)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tasks.reminders import reminders_fire_due
+from tasks.services.reminders import reminders_fire_due
 
 
 class Command(BaseCommand):

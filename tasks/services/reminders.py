@@ -1,4 +1,6 @@
-"""Reminders (CONTRACT §6): services, selectors and the firing job.
+"""Every write of reminders (CONTRACT §6), and their firing job.
+
+Reads live in `tasks.selectors.reminders`.
 
 Rules enforced here (decisions written down in the README):
 
@@ -31,23 +33,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.services import notification_create
-from perpetua.api.errors import (
-    Archived,
-    Forbidden,
-    LimitExceeded,
-    NotFound,
-    field_error,
-    unknown_fields_error,
-)
+from perpetua.api.exceptions import Archived, LimitExceeded, NotFound, field_error, unknown_fields_error
 from perpetua.api.serializers import format_datetime
 from perpetua.jobs import enqueue, job
 from recovery.services import activity_record
-from tasks import selectors as task_selectors
 from tasks.models import Reminder, ReminderMethod, ReminderType, Task
+from tasks.selectors.reminders import reminder_get_for_user
+from tasks.selectors.tasks import task_get_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -55,33 +50,6 @@ RELATIVE_TYPES = (ReminderType.BEFORE, ReminderType.AFTER)
 REMINDER_WRITABLE_FIELDS = ("type", "offset_minutes", "scheduled_at", "method")
 FIRE_BATCH_SIZE = 200
 NOTIFICATION_TITLE_MAX = 100
-
-
-# --- selectors ----------------------------------------------------------------------------------
-
-
-def reminder_list(
-    *, user: Any, task_id: uuid.UUID | str | None = None, fired: bool | None = None
-) -> QuerySet[Reminder]:
-    """`GET /reminders?task_id=&fired=`: the user's reminders by `scheduled_at`; a
-    `task_id` of another user is 403, an unknown one 404 TASK_NOT_FOUND."""
-    queryset = Reminder.objects.filter(user=user)
-    if task_id is not None:
-        task = task_selectors.task_get_for_user(user=user, task_id=task_id)
-        queryset = queryset.filter(task_id=task.pk)
-    if fired is not None:
-        queryset = queryset.filter(fired=fired)
-    return queryset.order_by("scheduled_at", "created_at", "id")
-
-
-def reminder_get_for_user(*, user: Any, reminder_id: uuid.UUID | str) -> Reminder:
-    """The user's reminder, or NotFound (404) / Forbidden (403) (CONTRACT §0)."""
-    reminder = Reminder.objects.filter(pk=reminder_id).first()
-    if reminder is None:
-        raise NotFound("Reminder not found.")
-    if reminder.user_id != user.pk:
-        raise Forbidden()
-    return reminder
 
 
 # --- scheduling rules ---------------------------------------------------------------------------
@@ -139,7 +107,7 @@ def _schedule_firing(when: dt.datetime) -> None:
 
 def _lock_task(*, user: Any, task_id: uuid.UUID | str) -> Task:
     """The user's task, row-locked (task → reminder lock order), not archived."""
-    task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
+    task = task_get_for_user(user=user, task_id=task_id, for_update=True)
     if task.archived:
         raise Archived()
     return task

@@ -1,7 +1,7 @@
 """Input validation and output shape of reminders (CONTRACT §6).
 
 The combination rules (relative types need a due date and an offset, absolute a
-future `scheduled_at`) live in `tasks.reminders`.
+future `scheduled_at`) live in `tasks.services.reminders`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,39 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from perpetua.api.serializers import StrictSerializerMixin
+from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
 from tasks.models import ReminderMethod, ReminderType
-from tasks.serializers import ReminderSerializer
+
+
+class ReminderSerializer(serializers.Serializer):
+    """Reminder object (CONTRACT §6, plus `user_id` and `updated_at` per §0), alone or in a task detail."""
+
+    id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    task_id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=ReminderType.choices)
+    offset_minutes = serializers.IntegerField(allow_null=True)
+    scheduled_at = DateTimeField()
+    method = serializers.ChoiceField(choices=ReminderMethod.choices)
+    fired = serializers.BooleanField()
+    fired_at = DateTimeField(allow_null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    def to_representation(self, r: Any) -> dict[str, Any]:
+        return {
+            "id": str(r.id),
+            "user_id": str(r.user_id),
+            "task_id": str(r.task_id),
+            "type": r.type,
+            "offset_minutes": r.offset_minutes,
+            "scheduled_at": format_datetime(r.scheduled_at),
+            "method": r.method,
+            "fired": r.fired,
+            "fired_at": format_datetime(r.fired_at),
+            "created_at": format_datetime(r.created_at),
+            "updated_at": format_datetime(r.updated_at),
+        }
 
 
 class ReminderEnvelopeSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Input validation and output shape of recurring templates (CONTRACT §5).
 
 Field rules beyond types (trimmed title, tier description length, RRULE parsing) live
-in `tasks.recurring`, the one place of each rule.
+in `tasks.rules` and `tasks.rrule`, the one place of each rule.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
 from tasks.models import Priority
-from tasks.recurring import RRULE_MAX_LENGTH
+from tasks.rrule import RRULE_MAX_LENGTH
 
 
 class TemplateSerializer(serializers.Serializer):

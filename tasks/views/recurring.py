@@ -9,25 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from perpetua.api.errors import field_error, unknown_fields_error
+from perpetua.api.exceptions import unknown_fields_error
 from perpetua.api.responses import envelope
 from perpetua.api.views import ApiGenericViewSet
-from tasks import recurring
-from tasks.filters import StrictBooleanField
 from tasks.models import TaskTemplate
-from tasks.serializers import TaskEnvelopeSerializer, TaskSerializer
-from tasks.serializers_recurring import (
+from tasks.selectors import recurring as template_selectors
+from tasks.serializers.recurring import (
     TemplateCreateSerializer,
     TemplateEnvelopeSerializer,
     TemplateSerializer,
     TemplateUpdateSerializer,
 )
+from tasks.serializers.tasks import TaskEnvelopeSerializer, TaskSerializer
+from tasks.services import recurring as template_services
 
 _template = TemplateSerializer()
 _task = TaskSerializer()
@@ -35,14 +34,6 @@ _task = TaskSerializer()
 _BAD_RRULE = OpenApiResponse(
     description="VALIDATION_ERROR: invalid field; an invalid RRULE carries the parser's message."
 )
-
-
-def parse_bool_param(request: Request, name: str) -> bool | None:
-    """`true`/`false` (absent: None); anything else is a 400 (CONTRACT §0)."""
-    try:
-        return StrictBooleanField().to_python(request.query_params.get(name))
-    except forms.ValidationError as exc:
-        raise field_error(name, exc.messages[0]) from None
 
 
 @extend_schema_view(
@@ -73,28 +64,30 @@ class TemplateViewSet(ApiGenericViewSet):
     filter_backends: list[Any] = []
 
     def list(self, request: Request) -> Response:
-        queryset = recurring.template_list(user=request.user, active=parse_bool_param(request, "active"))
+        queryset = template_selectors.template_list(user=request.user, filters=request.query_params)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response([_template.to_representation(t) for t in page])
 
     def create(self, request: Request) -> Response:
         serializer = TemplateCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        template = recurring.template_create(user=request.user, **serializer.validated_data)
+        template = template_services.template_create(user=request.user, **serializer.validated_data)
         return envelope(_template.to_representation(template), status=201)
 
     def retrieve(self, request: Request, pk: Any) -> Response:
-        template = recurring.template_get_for_user(user=request.user, template_id=pk)
+        template = template_selectors.template_get_for_user(user=request.user, template_id=pk)
         return envelope(_template.to_representation(template))
 
     def partial_update(self, request: Request, pk: Any) -> Response:
         serializer = TemplateUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        template = recurring.template_update(user=request.user, template_id=pk, data=dict(serializer.validated_data))
+        template = template_services.template_update(
+            user=request.user, template_id=pk, data=dict(serializer.validated_data)
+        )
         return envelope(_template.to_representation(template))
 
     def destroy(self, request: Request, pk: Any) -> Response:
-        recurring.template_delete(user=request.user, template_id=pk)
+        template_services.template_delete(user=request.user, template_id=pk)
         return Response(status=204)
 
     @extend_schema(
@@ -111,5 +104,5 @@ class TemplateViewSet(ApiGenericViewSet):
     def generate(self, request: Request, pk: Any) -> Response:
         if request.data:
             raise unknown_fields_error(request.data)
-        task = recurring.template_generate(user=request.user, template_id=pk)
+        task = template_services.template_generate(user=request.user, template_id=pk)
         return envelope(_task.to_representation(task), status=201)

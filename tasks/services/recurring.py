@@ -1,19 +1,12 @@
-"""Recurring templates (CONTRACT §5): RRULE validation, next occurrences, instance generation.
+"""Every write of recurring templates (CONTRACT §5): CRUD, instance generation, recurrence edits.
 
-Services and selectors of `TaskTemplate`. A template is an RFC 5545 RRULE anchored at
-`dtstart`; its instances are ordinary `Task` rows with `template_id` set.
+A template is an RFC 5545 RRULE anchored at `dtstart` (parsed by `tasks.rrule`); its
+instances are ordinary `Task` rows with `template_id` set. Reads live in
+`tasks.selectors.recurring`.
 
 Rules enforced here (decisions written down in the README):
 
-* `rrule` is ONE RRULE (an optional `RRULE:` prefix is accepted and dropped; DTSTART,
-  RDATE, EXDATE or several lines are refused), parsed by python-dateutil; its errors
-  are 400 VALIDATION_ERROR with the parser's message on field `rrule`. FREQ is DAILY
-  or coarser, BYHOUR/BYMINUTE/BYSECOND/BYYEARDAY/BYWEEKNO are refused (the time of day
-  comes from `dtstart`), and rules that can never occur (BYMONTH=2;BYMONTHDAY=30,
-  INTERVAL=0, ...) are refused up front: dateutil would otherwise search until the
-  year 9999 (or forever) inside a request.
-* Occurrences are computed in the owner's timezone (`User.timezone`), so "every
-  Monday at 09:00" stays 09:00 local across DST; they are stored in UTC.
+* RRULE rules and occurrences: see `tasks.rrule`.
 * `next_due` is the due date the next generated instance gets: the first occurrence
   after now when the rule or anchor changes, then the occurrence after the last
   generated one. A rule with no further occurrence deactivates the template
@@ -34,163 +27,30 @@ import logging
 import uuid
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule as RRule
-from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from gamification.selectors import limits_for_user
-from perpetua.api.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_fields_error
+from perpetua.api.exceptions import Conflict, Forbidden, field_error, unknown_fields_error
 from perpetua.jobs import enqueue, job, retry_delay_seconds
 from recovery.services import activity_record
-from tasks import services as task_services
+from tasks import rules
 from tasks.models import Priority, Task, TaskTemplate
+from tasks.rrule import occurrence_after, rrule_build, rrule_error, rrule_normalize, user_tz
+from tasks.selectors.recurring import template_get_for_user, template_open_instances
+from tasks.services import reminders as reminder_services
 
 logger = logging.getLogger(__name__)
 
-RRULE_MAX_LENGTH = 500
-ALLOWED_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-ALLOWED_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"})
-MAX_INTERVAL = 1000
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # leap year: Feb 29 exists
-SCOPES = ("future", "template")
 TEMPLATE_WRITABLE_FIELDS = ("title", "description", "priority", "estimated_duration", "rrule", "dtstart", "active")
 
 
-# --- RRULE parsing ------------------------------------------------------------------------------
-
-
-def _rrule_error(message: str) -> ValidationFailed:
-    return field_error("rrule", message, "Invalid RRULE.")
-
-
-def rrule_normalize(value: str) -> str:
-    """Stored form of a rule: trimmed, upper-case, without an `RRULE:` prefix."""
-    text = value.strip()
-    if text[:6].upper() == "RRULE:":
-        text = text[6:].strip()
-    return text.upper()
-
-
-def _int_list(parts: dict[str, str], name: str, *, low: int, high: int, nonzero_abs: bool = False) -> list[int]:
-    values: list[int] = []
-    for raw in parts.get(name, "").split(","):
-        if not raw:
-            continue
-        try:
-            number = int(raw)
-        except ValueError:
-            raise _rrule_error(f"invalid '{name}': {raw}") from None
-        magnitude = abs(number) if nonzero_abs else number
-        if number == 0 or not low <= magnitude <= high:
-            span = f"±{low}..{high}" if nonzero_abs else f"{low}..{high}"
-            raise _rrule_error(f"{name} values must be in {span}.")
-        values.append(number)
-    return values
-
-
-def _check_rule_parts(text: str) -> None:
-    """Semantics dateutil accepts but that would never occur, or hang the search."""
-    parts = dict(item.split("=", 1) for item in text.split(";") if item)
-    unsupported = sorted(set(parts) - ALLOWED_PARTS)
-    if unsupported:
-        raise _rrule_error(
-            f"{', '.join(unsupported)} not supported: the time of day comes from dtstart "
-            f"(supported: {', '.join(sorted(ALLOWED_PARTS))})."
-        )
-    freq = parts.get("FREQ", "")
-    if freq not in ALLOWED_FREQS:
-        raise _rrule_error(f"FREQ must be one of {', '.join(ALLOWED_FREQS)}.")
-    if "INTERVAL" in parts:
-        _int_list(parts, "INTERVAL", low=1, high=MAX_INTERVAL)
-    if "COUNT" in parts:
-        _int_list(parts, "COUNT", low=1, high=100_000)
-    months = _int_list(parts, "BYMONTH", low=1, high=12) or list(range(1, 13))
-    month_days = _int_list(parts, "BYMONTHDAY", low=1, high=31, nonzero_abs=True)
-    if month_days and not any(abs(day) <= _DAYS_IN_MONTH[month - 1] for month in months for day in month_days):
-        raise _rrule_error("The rule never occurs: none of its months has that day.")
-    coarse = freq in ("MONTHLY", "YEARLY")
-    if "BYSETPOS" in parts:
-        if not coarse:
-            raise _rrule_error("BYSETPOS is supported with FREQ=MONTHLY or FREQ=YEARLY only.")
-        _int_list(parts, "BYSETPOS", low=1, high=366, nonzero_abs=True)
-    if not coarse and any(day.strip()[:1] in "+-0123456789" for day in parts.get("BYDAY", "").split(",") if day):
-        raise _rrule_error("Numbered BYDAY values (e.g. 1MO, -1FR) need FREQ=MONTHLY or FREQ=YEARLY.")
-
-
-def rrule_build(*, rrule: str, dtstart: dt.datetime, tz: dt.tzinfo = dt.UTC) -> RRule:
-    """The dateutil rule for `rrule` anchored at `dtstart` (seen in `tz`), or 400 on field `rrule`."""
-    if not isinstance(rrule, str):
-        raise _rrule_error("Must be a string.")
-    text = rrule_normalize(rrule)
-    if not text:
-        raise _rrule_error("The rule is empty.")
-    if len(text) > RRULE_MAX_LENGTH:
-        raise _rrule_error(f"Must be at most {RRULE_MAX_LENGTH} characters.")
-    if any(char in text for char in "\r\n:"):
-        raise _rrule_error("Only a single RRULE is supported (no DTSTART, RDATE, EXDATE, EXRULE or further lines).")
-    try:
-        rule = rrulestr(text, dtstart=dtstart.astimezone(tz).replace(microsecond=0))
-    except OverflowError:
-        raise field_error("dtstart", "Out of range.") from None
-    except ValueError as exc:
-        raise _rrule_error(str(exc) or "Invalid RRULE.") from None
-    except TypeError:  # dateutil's way of saying FREQ is missing
-        raise _rrule_error("FREQ is required.") from None
-    if not isinstance(rule, RRule):
-        raise _rrule_error("Only a single RRULE is supported.")
-    _check_rule_parts(text)
-    return rule
-
-
-def _user_tz(user: Any) -> dt.tzinfo:
-    try:
-        return ZoneInfo(getattr(user, "timezone", None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def _template_rule(template: TaskTemplate) -> RRule:
-    return rrule_build(rrule=template.rrule, dtstart=template.dtstart, tz=_user_tz(template.user))
-
-
-def occurrence_after(rule: RRule, moment: dt.datetime, *, inclusive: bool = False) -> dt.datetime | None:
-    """The rule's first occurrence after `moment` (at or after with `inclusive`), in UTC."""
-    found = rule.after(moment, inc=inclusive)
-    return None if found is None else found.astimezone(dt.UTC)
-
-
-# --- selectors ----------------------------------------------------------------------------------
-
-
-def template_list(*, user: Any, active: bool | None = None) -> QuerySet[TaskTemplate]:
-    """`GET /templates`: the user's templates, newest first (two queries per page)."""
-    queryset = TaskTemplate.objects.filter(user=user).order_by("-created_at", "-id")
-    if active is not None:
-        queryset = queryset.filter(active=active)
-    return queryset
-
-
-def template_get_for_user(*, user: Any, template_id: uuid.UUID | str, for_update: bool = False) -> TaskTemplate:
-    """The user's template, or NotFound (404) / Forbidden (403) (CONTRACT §0)."""
-    queryset = TaskTemplate.objects.all()
-    if for_update:
-        queryset = queryset.select_for_update(no_key=True)
-    template = queryset.filter(pk=template_id).first()
-    if template is None:
-        raise NotFound("Template not found.")
-    if template.user_id != user.pk:
-        raise Forbidden()
-    template.user = user
-    return template
-
-
-def _open_instances(template_id: Any) -> QuerySet[Task]:
-    return Task.objects.filter(template_id=template_id, completed=False, archived=False)
+    return rrule_build(rrule=template.rrule, dtstart=template.dtstart, tz=user_tz(template.user))
 
 
 # --- template CRUD ------------------------------------------------------------------------------
@@ -201,13 +61,13 @@ def _clean_fields(*, user: Any, data: dict[str, Any]) -> dict[str, Any]:
     checked by the same functions as POST /tasks."""
     cleaned: dict[str, Any] = {}
     if "title" in data:
-        cleaned["title"] = task_services.clean_title(data["title"])
+        cleaned["title"] = rules.clean_title(data["title"])
     if "description" in data:
-        cleaned["description"] = task_services.clean_description(data["description"], limits=limits_for_user(user=user))
+        cleaned["description"] = rules.clean_description(data["description"], limits=limits_for_user(user=user))
     if "priority" in data:
-        cleaned["priority"] = task_services.clean_priority(data["priority"])
+        cleaned["priority"] = rules.clean_priority(data["priority"])
     if "estimated_duration" in data:
-        cleaned["estimated_duration"] = task_services.clean_estimated_duration(data["estimated_duration"])
+        cleaned["estimated_duration"] = rules.clean_estimated_duration(data["estimated_duration"])
     return cleaned
 
 
@@ -234,7 +94,7 @@ def _schedule_from_now(template: TaskTemplate, rule: RRule, *, after_open_instan
     base = timezone.now()
     if after_open_instance:
         open_due = (
-            _open_instances(template.pk)
+            template_open_instances(template_id=template.pk)
             .exclude(due_date__isnull=True)
             .order_by("-due_date")
             .values_list("due_date", flat=True)
@@ -263,7 +123,7 @@ def template_create(
     data = {"title": title, "description": description, "priority": priority, "estimated_duration": estimated_duration}
     fields = _clean_fields(user=user, data=data)
     anchor = _clean_dtstart(dtstart) if dtstart is not None else timezone.now().replace(microsecond=0)
-    rule = rrule_build(rrule=rrule, dtstart=anchor, tz=_user_tz(user))
+    rule = rrule_build(rrule=rrule, dtstart=anchor, tz=user_tz(user))
     _check_anchor_age(rrule=rrule, dtstart=anchor)
     template = TaskTemplate(user=user, rrule=rrule_normalize(rrule), dtstart=anchor, active=True, **fields)
     _schedule_from_now(template, rule, after_open_instance=False)
@@ -356,7 +216,7 @@ def _instance_create(*, template: TaskTemplate, due: dt.datetime, source: str) -
     """One instance with the template's fields, under the active-task limit (CONTRACT §3),
     race-safe as POST /tasks: the owner's row is locked while counting."""
     user = template.user
-    task_services.check_active_task_room(user=user)
+    rules.check_active_task_room(user=user)
     task = Task.objects.create(
         user_id=template.user_id,
         template=template,
@@ -394,7 +254,7 @@ def template_generate(*, user: Any, template_id: uuid.UUID | str, source: str = 
         template = template_get_for_user(user=user, template_id=template_id, for_update=True)
         if not template.active or template.next_due is None:
             raise Conflict("This template is inactive: its rule has no further occurrence or it is paused.")
-        if _open_instances(template.pk).exists():
+        if template_open_instances(template_id=template.pk).exists():
             raise Conflict("An open instance of this template exists already; complete it first.")
         rule = _template_rule(template)
         due = template.next_due
@@ -412,7 +272,7 @@ def _generate_next(*, template_id: Any, after: dt.datetime, exclude_task_id: Any
     template = TaskTemplate.objects.select_for_update(no_key=True).select_related("user").filter(pk=template_id).first()
     if template is None or not template.active:
         return None
-    if _open_instances(template.pk).exclude(pk=exclude_task_id).exists():
+    if template_open_instances(template_id=template.pk).exclude(pk=exclude_task_id).exists():
         return None
     rule = _template_rule(template)
     due = occurrence_after(rule, after)
@@ -470,7 +330,7 @@ def ensure_recurrence_editable(*, task: Task) -> None:
     is not an instance → 400; a completed or past instance → 409. Judged on the task as
     it was before the PATCH that carries the edit."""
     if task.template_id is None:
-        raise _rrule_error("This task is not an instance of a recurring template.")
+        raise rrule_error("This task is not an instance of a recurring template.")
     if task.completed:
         raise Conflict("The recurrence of a completed instance cannot be edited.")
     if task.due_date is not None and task.due_date < timezone.now():
@@ -486,19 +346,16 @@ def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str
     The caller checked `ensure_recurrence_editable` on the task before its update; a bad
     rule → 400. `task.version` is bumped by the caller's update; other moved instances get +1.
     """
-    from tasks import reminders  # reminders do not import us
-
-    if scope not in SCOPES:
-        raise field_error("scope", f"Must be one of {', '.join(SCOPES)}.")
+    rules.clean_scope(scope)
     if task.template_id is None:
-        raise _rrule_error("This task is not an instance of a recurring template.")
+        raise rrule_error("This task is not an instance of a recurring template.")
     now = timezone.now()
     with transaction.atomic():
         moved: list[Task] = []
         if scope == "future":
             # task(s) → template: lock the instances to move before the template.
             moved = list(
-                _open_instances(task.template_id)
+                template_open_instances(template_id=task.template_id)
                 .filter(Q(due_date__gte=now) | Q(due_date__isnull=True))
                 .select_for_update(no_key=True)
                 .order_by("pk")
@@ -522,11 +379,11 @@ def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str
                     if instance.pk == task.pk:
                         Task.objects.filter(pk=task.pk).update(due_date=first, updated_at=now)
                         task.due_date = first
-                        reminders.reminders_recompute_for_task(task=task)
+                        reminder_services.reminders_recompute_for_task(task=task)
                         continue
                     Task.objects.filter(pk=instance.pk).update(due_date=first, version=F("version") + 1, updated_at=now)
                     instance.due_date = first
-                    reminders.reminders_recompute_for_task(task=instance)
+                    reminder_services.reminders_recompute_for_task(task=instance)
                     activity_record(
                         user=template.user, entity_type="task", entity_id=instance.pk, action="updated",
                         source="system", metadata={"due_date": first.isoformat(), "template_id": str(template.pk)},

@@ -1,0 +1,86 @@
+"""Input validation and output shape of subtasks (CONTRACT §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from tasks.models import Source
+
+
+class UnlockPerkSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    value = serializers.IntegerField()
+
+
+class UnlockSerializer(serializers.Serializer):
+    """An achievement unlocked by a completion (CONTRACT §3)."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    perk = UnlockPerkSerializer(allow_null=True)
+
+
+class SubtaskSerializer(serializers.Serializer):
+    """Subtask object (CONTRACT §4, plus the owner's `user_id` per §0)."""
+
+    id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    task_id = serializers.UUIDField()
+    title = serializers.CharField()
+    completed = serializers.BooleanField()
+    completed_at = DateTimeField(allow_null=True)
+    order_index = serializers.IntegerField(min_value=0)
+    source = serializers.ChoiceField(choices=Source.choices)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    def to_representation(self, s: Any) -> dict[str, Any]:
+        return {
+            "id": str(s.id),
+            "user_id": str(s.task.user_id),  # the parent is loaded with every subtask read
+            "task_id": str(s.task_id),
+            "title": s.title,
+            "completed": s.completed,
+            "completed_at": format_datetime(s.completed_at),
+            "order_index": s.order_index,
+            "source": s.source,
+            "created_at": format_datetime(s.created_at),
+            "updated_at": format_datetime(s.updated_at),
+        }
+
+
+# Response envelopes, for the schema (CONTRACT §0, §4).
+
+
+class SubtaskEnvelopeSerializer(serializers.Serializer):
+    data = SubtaskSerializer()
+
+
+class SubtaskListEnvelopeSerializer(serializers.Serializer):
+    data = SubtaskSerializer(many=True)
+
+
+class SubtaskPatchResponseSerializer(serializers.Serializer):
+    data = SubtaskSerializer()
+    task_completed = serializers.BooleanField()
+    unlocked_achievements = UnlockSerializer(many=True)
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class SubtaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+class SubtaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
+    title = serializers.CharField(required=False, max_length=200)
+    completed = serializers.BooleanField(required=False)
+
+
+class SubtaskReorderSerializer(StrictSerializerMixin, serializers.Serializer):
+    subtask_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=True, max_length=100)

@@ -1,0 +1,160 @@
+"""Input validation and output shape of tasks (CONTRACT §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from tasks.models import CompletedBy, Priority
+from tasks.rrule import RRULE_MAX_LENGTH
+from tasks.rules import SCOPES
+from tasks.serializers.reminders import ReminderSerializer
+from tasks.serializers.subtasks import SubtaskSerializer, UnlockSerializer
+
+
+def _id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class TaskSerializer(serializers.Serializer):
+    """Task object (CONTRACT §3). Expects the `subtask_count` annotations of
+    `tasks.selectors.tasks.task_queryset()` (0 when absent)."""
+
+    id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    template_id = serializers.UUIDField(allow_null=True)
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    due_date = DateTimeField(allow_null=True)
+    estimated_duration = serializers.IntegerField(allow_null=True, min_value=1, max_value=720)
+    focus_time_seconds = serializers.IntegerField(min_value=0)
+    completed = serializers.BooleanField()
+    completed_at = DateTimeField(allow_null=True)
+    completed_by = serializers.ChoiceField(choices=CompletedBy.choices, allow_null=True)
+    hidden = serializers.BooleanField()
+    archived = serializers.BooleanField()
+    subtask_count = serializers.IntegerField(min_value=0)
+    subtask_completed_count = serializers.IntegerField(min_value=0)
+    version = serializers.IntegerField(min_value=1)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    def to_representation(self, t: Any) -> dict[str, Any]:
+        return {
+            "id": str(t.id),
+            "user_id": str(t.user_id),
+            "template_id": _id(t.template_id),
+            "title": t.title,
+            "description": t.description,
+            "priority": t.priority,
+            "due_date": format_datetime(t.due_date),
+            "estimated_duration": t.estimated_duration,
+            "focus_time_seconds": t.focus_time_seconds,
+            "completed": t.completed,
+            "completed_at": format_datetime(t.completed_at),
+            "completed_by": t.completed_by,
+            "hidden": t.hidden,
+            "archived": t.archived,
+            "subtask_count": getattr(t, "subtask_count", 0),
+            "subtask_completed_count": getattr(t, "subtask_completed_count", 0),
+            "version": t.version,
+            "created_at": format_datetime(t.created_at),
+            "updated_at": format_datetime(t.updated_at),
+        }
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """Task plus its subtasks (by order_index) and reminders; expects them prefetched."""
+
+    subtasks = SubtaskSerializer(many=True)
+    reminders = ReminderSerializer(many=True)
+
+    def to_representation(self, t: Any) -> dict[str, Any]:
+        data = super().to_representation(t)
+        subtask = SubtaskSerializer()
+        reminder = ReminderSerializer()
+        data["subtasks"] = [subtask.to_representation(s) for s in t.subtasks.all()]
+        data["reminders"] = [reminder.to_representation(r) for r in t.reminders.all()]
+        return data
+
+
+# Response envelopes, for the schema (CONTRACT §0, §3).
+
+
+class TaskEnvelopeSerializer(serializers.Serializer):
+    data = TaskSerializer()
+
+
+class TaskDetailEnvelopeSerializer(serializers.Serializer):
+    data = TaskDetailSerializer()
+
+
+class TaskPatchResponseSerializer(serializers.Serializer):
+    data = TaskSerializer()
+    unlocked_achievements = UnlockSerializer(many=True)
+
+
+class ForceCompleteDataSerializer(serializers.Serializer):
+    task = TaskSerializer()
+    unlocked_achievements = UnlockSerializer(many=True)
+    streak = serializers.IntegerField(min_value=0)
+
+
+class ForceCompleteResponseSerializer(serializers.Serializer):
+    data = ForceCompleteDataSerializer()
+
+
+class TaskDeletedDataSerializer(serializers.Serializer):
+    tombstone_id = serializers.UUIDField()
+    recoverable_until = DateTimeField()
+
+
+class TaskDeletedResponseSerializer(serializers.Serializer):
+    data = TaskDeletedDataSerializer()
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class TaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
+    """POST /tasks. Tier limits (description length, active tasks) and the due-date
+    window are enforced by `tasks.services.tasks.task_create`."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    hidden = serializers.BooleanField(required=False)
+
+
+class TaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
+    """PATCH|PUT /tasks/{id}: every field optional except `version` (CONTRACT §0, §3).
+
+    `rrule` + `scope` edit the recurrence of the task's template (§5).
+    """
+
+    version = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    hidden = serializers.BooleanField(required=False)
+    completed = serializers.BooleanField(required=False)
+    archived = serializers.BooleanField(required=False)
+    rrule = serializers.CharField(required=False, max_length=RRULE_MAX_LENGTH)
+    scope = serializers.ChoiceField(choices=SCOPES, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("rrule" in attrs) != ("scope" in attrs):
+            missing = "scope" if "rrule" in attrs else "rrule"
+            raise serializers.ValidationError({missing: ["rrule and scope must be given together."]})
+        return attrs
+
+
+class VersionSerializer(StrictSerializerMixin, serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)

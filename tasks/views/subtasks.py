@@ -1,0 +1,95 @@
+"""HTTP surface of subtasks (CONTRACT §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from perpetua.api.responses import envelope
+from perpetua.api.views import ApiGenericViewSet
+from tasks.models import Task
+from tasks.serializers.subtasks import (
+    SubtaskCreateSerializer,
+    SubtaskEnvelopeSerializer,
+    SubtaskListEnvelopeSerializer,
+    SubtaskPatchResponseSerializer,
+    SubtaskReorderSerializer,
+    SubtaskSerializer,
+    SubtaskUpdateSerializer,
+)
+from tasks.services import subtasks as subtask_services
+from tasks.views.shared import responses, unlocks
+
+_subtask = SubtaskSerializer()
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Append a subtask",
+        request=SubtaskCreateSerializer,
+        responses=responses(
+            {201: SubtaskEnvelopeSerializer},
+            "VALIDATION_ERROR",
+            "FORBIDDEN",
+            "TASK_NOT_FOUND",
+            "LIMIT_EXCEEDED",
+            "ARCHIVED",
+        ),
+    ),
+    partial_update=extend_schema(
+        summary="Rename, complete or reopen a subtask",
+        request=SubtaskUpdateSerializer,
+        responses=responses(
+            {200: SubtaskPatchResponseSerializer}, "VALIDATION_ERROR", "FORBIDDEN", "NOT_FOUND", "ARCHIVED"
+        ),
+    ),
+    destroy=extend_schema(
+        summary="Delete a subtask (indices re-packed)",
+        responses=responses({204: OpenApiResponse(description="Deleted.")}, "FORBIDDEN", "NOT_FOUND", "ARCHIVED"),
+    ),
+)
+class SubtaskViewSet(ApiGenericViewSet):
+    queryset = Task.objects.none()
+    serializer_class = SubtaskSerializer
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def create(self, request: Request, task_id: Any) -> Response:
+        serializer = SubtaskCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subtask = subtask_services.subtask_create(
+            user=request.user, task_id=task_id, title=serializer.validated_data["title"]
+        )
+        return envelope(_subtask.to_representation(subtask), status=201)
+
+    def partial_update(self, request: Request, pk: Any) -> Response:
+        serializer = SubtaskUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = subtask_services.subtask_update(user=request.user, subtask_id=pk, data=dict(serializer.validated_data))
+        return envelope(
+            _subtask.to_representation(result.subtask),
+            task_completed=result.task_completed,
+            unlocked_achievements=unlocks(result.progress),
+        )
+
+    def destroy(self, request: Request, pk: Any) -> Response:
+        subtask_services.subtask_delete(user=request.user, subtask_id=pk)
+        return Response(status=204)
+
+    @extend_schema(
+        summary="Reorder a task's subtasks",
+        request=SubtaskReorderSerializer,
+        responses=responses(
+            {200: SubtaskListEnvelopeSerializer}, "VALIDATION_ERROR", "FORBIDDEN", "TASK_NOT_FOUND", "ARCHIVED"
+        ),
+    )
+    def reorder(self, request: Request, task_id: Any) -> Response:
+        serializer = SubtaskReorderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subtasks = subtask_services.subtask_reorder(
+            user=request.user, task_id=task_id, subtask_ids=serializer.validated_data["subtask_ids"]
+        )
+        return envelope([_subtask.to_representation(s) for s in subtasks])
