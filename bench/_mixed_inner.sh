@@ -17,6 +17,9 @@ for server in $SERVERS; do
   case $server in
     uvicorn) cmd=("$PY" -m perpetua.server --host 127.0.0.1 --port "$PORT") ;;
     daphne) cmd=(.venv/bin/daphne -b 127.0.0.1 -p "$PORT" perpetua.asgi:application) ;;
+    # uvicorn without perpetua/server.py's protocol (limits, deadlines): what they cost
+    uvicorn-plain) cmd=(.venv/bin/uvicorn perpetua.asgi:application --host 127.0.0.1 --port "$PORT" --loop uvloop \
+      --http httptools --lifespan off --no-access-log) ;;
     *) echo "unknown server: $server" >&2; exit 2 ;;
   esac
   taskset -c 1 "${cmd[@]}" >"/tmp/bench-$server.log" 2>&1 &

@@ -3,7 +3,7 @@
 # subtask 10; 200 users x 30 tasks) against each server, one process pinned to core 1 and wrk
 # to core 0, PostgreSQL on loopback:
 #   bench/mixed.sh                                  # SERVERS="uvicorn daphne", levels 10,50,200
-#   SERVERS=uvicorn LEVELS=50 DURATION=20 WARMUP=5 bench/mixed.sh
+#   SERVERS="daphne uvicorn uvicorn-plain" LEVELS=50 DURATION=20 WARMUP=5 bench/mixed.sh
 # JSON results are written to bench/results/mixed-<server>-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -133,6 +133,10 @@ class Protocol(HttpToolsProtocol):
         super().on_headers_complete()
         self._arm(self.body_timeout)
 
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the connection now belongs to the WebSocket protocol (its own pings)
+        super().handle_websocket_upgrade()
+
     def on_message_complete(self) -> None:
         self._disarm()
         self._in_request = False

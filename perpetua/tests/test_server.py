@@ -13,6 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import uvicorn
 import websockets.sync.client
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
 from websockets.exceptions import InvalidStatus
 
 from perpetua.asgi import application
@@ -22,13 +25,17 @@ from perpetua.tests import asgi_urls
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("perpetua.tests.asgi_urls")]
 
 
-@pytest.fixture
-def server():
+class EchoConsumer(AsyncWebsocketConsumer):
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(text_data=text_data)
+
+
+def _serve(app):
     """uvicorn with the production options, in a thread of this process (same test database)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    instance = uvicorn.Server(uvicorn.Config(**{**options(app=application), "timeout_graceful_shutdown": 1}))
+    instance = uvicorn.Server(uvicorn.Config(**{**options(app=app), "timeout_graceful_shutdown": 1}))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(200):
@@ -39,6 +46,19 @@ def server():
     instance.should_exit = True
     thread.join(10)
     sock.close()
+
+
+@pytest.fixture
+def server():
+    yield from _serve(application)
+
+
+@pytest.fixture
+def ws_server():
+    """The real HTTP app beside a test-only WebSocket route (the voice relay is not there yet)."""
+    yield from _serve(
+        ProtocolTypeRouter({"http": application, "websocket": URLRouter([path("ws/echo", EchoConsumer.as_asgi())])})
+    )
 
 
 def _connect(port, timeout=5.0):
@@ -231,3 +251,12 @@ def test_websocket_upgrades_reach_the_channels_router(server):
             f"ws://127.0.0.1:{server}/ws/voice", origin="https://evil.example", open_timeout=5
         )
     assert refused.value.response.status_code == 403
+
+
+def test_a_websocket_outlives_the_head_and_body_deadlines(ws_server, settings):
+    settings.HTTP_HEAD_TIMEOUT_SECONDS = 0.3
+    settings.HTTP_BODY_TIMEOUT_SECONDS = 0.3
+    with websockets.sync.client.connect(f"ws://127.0.0.1:{ws_server}/ws/echo", open_timeout=5) as ws:
+        time.sleep(1.0)
+        ws.send("still here")
+        assert ws.recv(timeout=5) == "still here"
