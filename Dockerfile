@@ -37,4 +37,6 @@ USER app
 EXPOSE 8000
 # Migrations run as a separate release step: `docker run IMAGE python manage.py migrate`.
 # The worker uses the same image: `docker run IMAGE python manage.py run_worker`.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "perpetua.asgi:application"]
+# uvicorn (uvloop, httptools) with HTTP and WebSocket in one ASGI app, limits and deadlines
+# from the HTTP_* settings (perpetua/server.py); processes: WEB_CONCURRENCY (default 1).
+CMD ["python", "-m", "perpetua.server", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 set -euo pipefail
-PROCS="${PROCS:-2}"; DURATION="${DURATION:-20}"; CONNS="${CONNS:-32}"; BASE_PORT="${BASE_PORT:-8400}"
+SERVER="${SERVER:-uvicorn}"; PROCS="${PROCS:-2}"; DURATION="${DURATION:-20}"; CONNS="${CONNS:-32}"; BASE_PORT="${BASE_PORT:-8400}"
 export DEBUG=false SECRET_KEY=bench-secret LOG_LEVEL=WARNING ALLOWED_HOSTS='*' \
   RATE_LIMIT_GENERAL=0 RATE_LIMIT_AI=0 RATE_LIMIT_AUTH=0 DATABASE_POOL_MAX_SIZE=8 PRO_MAX_TASKS=1000000
 # A fixed signing key shared by every process.
@@ -14,7 +14,11 @@ $PY manage.py shell -c "exec(open('bench/seed.py').read())"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for i in $(seq 0 $((PROCS-1))); do
-  .venv/bin/daphne -b 127.0.0.1 -p $((BASE_PORT+i)) perpetua.asgi:application >/tmp/bench-daphne-$i.log 2>&1 &
+  if [ "$SERVER" = daphne ]; then
+    .venv/bin/daphne -b 127.0.0.1 -p $((BASE_PORT+i)) perpetua.asgi:application >/tmp/bench-server-$i.log 2>&1 &
+  else
+    $PY -m perpetua.server --host 127.0.0.1 --port $((BASE_PORT+i)) >/tmp/bench-server-$i.log 2>&1 &
+  fi
   pids+=($!)
 done
 for i in $(seq 0 $((PROCS-1))); do
@@ -38,7 +42,7 @@ run() {  # name, lua script, path
   non2xx=$(cat /tmp/bench-"$name"-*.txt | awk '/Non-2xx/ {s+=$NF} END {print s+0}')
   printf '%-22s %8s req/s   avg latency %-8s non-2xx %s\n' "$name" "$rps" "$lat" "$non2xx" | tee -a "$out"
 }
-echo "procs=$PROCS conns=$CONNS duration=${DURATION}s" | tee "$out"
+echo "server=$SERVER procs=$PROCS conns=$CONNS duration=${DURATION}s" | tee "$out"
 run health_live get.lua /api/v1/health/live
 run users_me get.lua /api/v1/users/me
 run tasks_list get.lua "/api/v1/tasks?limit=25"

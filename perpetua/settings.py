@@ -135,8 +135,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# Threads per server process running Django requests (see perpetua/asgi_http.py).
+# Threads per server process running Django requests, and streaming responses (server-sent
+# events) that may each hold a thread of their own beyond those (see perpetua/asgi_http.py).
 HTTP_THREADS = env.int("HTTP_THREADS", default=8)
+HTTP_MAX_STREAMS = env.int("HTTP_MAX_STREAMS", default=200)
+# The server's own limits and deadlines (perpetua/server.py): request line + headers, header
+# count, time to send the head and the body, idle keep-alive, connections + requests in flight.
+HTTP_MAX_HEADER_BYTES = env.int("HTTP_MAX_HEADER_BYTES", default=32_768)
+HTTP_MAX_HEADERS = env.int("HTTP_MAX_HEADERS", default=100)
+HTTP_HEAD_TIMEOUT_SECONDS = env.float("HTTP_HEAD_TIMEOUT_SECONDS", default=10.0)
+HTTP_BODY_TIMEOUT_SECONDS = env.float("HTTP_BODY_TIMEOUT_SECONDS", default=60.0)
+HTTP_KEEP_ALIVE_SECONDS = env.int("HTTP_KEEP_ALIVE_SECONDS", default=5)
+HTTP_LIMIT_CONCURRENCY = env.int("HTTP_LIMIT_CONCURRENCY", default=1000)
+HTTP_GRACEFUL_SHUTDOWN_SECONDS = env.int("HTTP_GRACEFUL_SHUTDOWN_SECONDS", default=30)
 
 # --- Request size ------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)

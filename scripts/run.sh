@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Migrate the configured database and serve HTTP + WebSocket with daphne on 127.0.0.1:8000.
+# Migrate the configured database and serve HTTP + WebSocket on 127.0.0.1:8000 with the
+# production server (perpetua/server.py: uvicorn), so development runs what production runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .env ]; then
@@ -21,4 +22,4 @@ Perpetua is starting on http://$HOST:$PORT
                then: curl -H "Authorization: Bearer <access_token>" http://$HOST:$PORT/api/v1/users/me
 
 MSG
-exec .venv/bin/daphne -b "$HOST" -p "$PORT" perpetua.asgi:application
+exec .venv/bin/python -m perpetua.server --host "$HOST" --port "$PORT"

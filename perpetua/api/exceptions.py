@@ -158,6 +158,14 @@ class Archived(ApiError):
     default_message = "Archived tasks cannot be changed."
 
 
+class RequestTimeout(ApiError):
+    """The server's head/body deadline passed before the request arrived (perpetua/server.py)."""
+
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+    default_message = "The request was not received in time."
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"

@@ -26,13 +26,18 @@ def reset_request_id(token: contextvars.Token) -> None:
     _request_id.reset(token)
 
 
+def request_id_for(incoming: str | None) -> str:
+    """The client's `X-Request-ID` when it is a safe token, else a new id."""
+    return incoming if incoming and _VALID.match(incoming) else str(uuid.uuid4())
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _VALID.match(incoming) else str(uuid.uuid4())
+        # The server layer (perpetua/asgi_http.py) may already have chosen this request's id.
+        request_id = get_request_id() or request_id_for(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id
         token = _request_id.set(request_id)
         try:
