@@ -141,6 +141,15 @@ HTTP_THREADS = env.int("HTTP_THREADS", default=8)
 # --- Request size ------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Query-string / form parameters and uploaded files per request; more is a 400 VALIDATION_ERROR.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=100)
+
+# --- Bounds on what a request can make us do and answer ------------------------------
+ERROR_MAX_DETAILS = env.int("ERROR_MAX_DETAILS", default=20)
+ERROR_MESSAGE_MAX_LENGTH = env.int("ERROR_MESSAGE_MAX_LENGTH", default=200)
+# Most elements one JSON array or object in a request body may hold (checked before validation).
+JSON_MAX_ITEMS = env.int("JSON_MAX_ITEMS", default=1000)
 
 # --- CORS -------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:5173"])

@@ -22,11 +22,20 @@ from perpetua.api.deprecation import deprecated
 from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
 from perpetua.api.responses import envelope
+from perpetua.api.serializers import BoundedListField, StrictSerializerMixin
 from perpetua.api.views import ApiView
 
 
 class EchoSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=20)
+
+
+class IdListSerializer(StrictSerializerMixin, serializers.Serializer):
+    """A plain DRF list (items validated before any length check) and a bounded one."""
+
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    bounded_ids = BoundedListField(child=serializers.UUIDField(), max_length=100, required=False)
+    rows = EchoSerializer(many=True, required=False)
 
 
 class DemoView(ApiView):
@@ -48,6 +57,13 @@ class EchoView(DemoView):
         serializer = EchoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return envelope({"title": serializer.validated_data["title"], "row": _record("echo")}, status=201)
+
+
+class ListsView(DemoView):
+    def post(self, request):
+        serializer = IdListSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope({"count": sum(len(v) for v in serializer.validated_data.values())})
 
 
 class SlowView(DemoView):
@@ -121,6 +137,7 @@ def plain_view(request):
 api = [
     path("", include("perpetua.api.urls")),
     path("echo", EchoView.as_view()),
+    path("lists", ListsView.as_view()),
     path("slow", SlowView.as_view()),
     path("items/<uuid:id>", ItemView.as_view()),
     path("boom", BoomView.as_view()),
