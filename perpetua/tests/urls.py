@@ -134,6 +134,11 @@ def plain_view(request):
     return JsonResponse({"data": {"plain": True}})
 
 
+def plain_form_view(request):
+    """A plain Django view reading the query string, the form and its files."""
+    return JsonResponse({"data": {"query": len(request.GET), "form": len(request.POST), "files": len(request.FILES)}})
+
+
 api = [
     path("", include("perpetua.api.urls")),
     path("echo", EchoView.as_view()),
@@ -148,6 +153,7 @@ api = [
     path("old", OldView.as_view()),
     path("old-method", OldMethodView.as_view()),
     path("plain", plain_view),
+    path("plain-form", plain_form_view),
     path("plain-get-only", require_GET(plain_view)),
 ]
 
