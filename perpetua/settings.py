@@ -270,6 +270,8 @@ if env.ENVIRON.get("RATELIMIT_IP_META_KEY", "REMOTE_ADDR") != "REMOTE_ADDR":
     raise ImproperlyConfigured("RATELIMIT_IP_META_KEY was renamed RATELIMIT_CLIENT_IP_META_KEY")
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+# One readiness run answers every probe of a process for this long (probes cannot amplify).
+HEALTH_CHECK_CACHE_SECONDS = env.float("HEALTH_CHECK_CACHE_SECONDS", default=1.0)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 # Longer than any request can run (AI calls time out at 30 s): an older in-flight key was abandoned.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
