@@ -22,7 +22,9 @@ from perpetua.api.deprecation import deprecated
 from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
 from perpetua.api.responses import envelope
+from perpetua.api.pagination import OffsetPagination
 from perpetua.api.serializers import BoundedListField, StrictSerializerMixin
+from perpetua.api.validators import validate_iana_timezone
 from perpetua.api.views import ApiView
 
 
@@ -64,6 +66,26 @@ class ListsView(DemoView):
         serializer = IdListSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return envelope({"count": sum(len(v) for v in serializer.validated_data.values())})
+
+
+class GroupPageView(DemoView):
+    """A paginated list (Django's auth groups), for the pagination conventions."""
+
+    def get(self, request):
+        paginator = OffsetPagination()
+        page = paginator.paginate_queryset(Group.objects.order_by("name"), request, view=self)
+        return paginator.get_paginated_response([group.name for group in page])
+
+
+class TimezoneSerializer(StrictSerializerMixin, serializers.Serializer):
+    timezone = serializers.CharField(max_length=64, validators=[validate_iana_timezone])
+
+
+class TimezoneView(DemoView):
+    def post(self, request):
+        serializer = TimezoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope(serializer.validated_data)
 
 
 class SlowView(DemoView):
@@ -143,6 +165,8 @@ api = [
     path("", include("perpetua.api.urls")),
     path("echo", EchoView.as_view()),
     path("lists", ListsView.as_view()),
+    path("groups", GroupPageView.as_view()),
+    path("timezone", TimezoneView.as_view()),
     path("slow", SlowView.as_view()),
     path("items/<uuid:id>", ItemView.as_view()),
     path("boom", BoomView.as_view()),
