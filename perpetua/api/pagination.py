@@ -15,8 +15,7 @@ from rest_framework.response import Response
 
 from perpetua.api.exceptions import field_error
 
-
-# ASCII digits only: int() also takes "5_0", "+5", " 5" and "٥" (Arabic-Indic five).
+# ASCII digits only: int() also takes "5_0", "+5", " 5" and "\u0665" (Arabic-Indic five).
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
