@@ -15,7 +15,8 @@ def groups():
 
 @pytest.mark.parametrize("name", ["limit", "offset"])
 @pytest.mark.parametrize(
-    "raw", ["5_0", "٥", "٥0", "+5", " 5", "5 ", "-1", "0x5", "1e2", "5.0", "５", "9" * 19, "1" * 5000, "½"]
+    "raw",
+    ["5_0", "\u0665", "\u06650", "+5", " 5", "5 ", "-1", "0x5", "1e2", "5.0", "\uff15", "9" * 19, "1" * 5000, "½"],
 )
 def test_pagination_numbers_are_ascii_digits_only(api, groups, name, raw):
     response = api.get("/api/v1/groups", {name: raw})

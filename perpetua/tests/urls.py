@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from perpetua.api.deprecation import deprecated
 from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
-from perpetua.api.responses import envelope
 from perpetua.api.pagination import OffsetPagination
+from perpetua.api.responses import envelope
 from perpetua.api.serializers import BoundedListField, StrictSerializerMixin
 from perpetua.api.validators import validate_iana_timezone
 from perpetua.api.views import ApiView
