@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
 from typing import Any
 
 from rest_framework import serializers
 
 from accounts.models import User
 from perpetua.api.serializers import ModelSerializer, StrictSerializerMixin
-
-
-@functools.cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+from perpetua.api.validators import validate_iana_timezone
 
 
 class UserSerializer(ModelSerializer):
@@ -33,12 +27,7 @@ class UserSerializer(ModelSerializer):
 
 class UserUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     name = serializers.CharField(min_length=1, max_length=100, required=False)
-    timezone = serializers.CharField(max_length=64, required=False)
-
-    def validate_timezone(self, value: str) -> str:
-        if value not in _timezones():
-            raise serializers.ValidationError("Not a valid IANA time zone (e.g. 'Europe/Paris').")
-        return value
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_iana_timezone])
 
 
 class GoogleCallbackSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -7,6 +7,7 @@ Refresh tokens are not JWTs: see `accounts.services`.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,31 @@ from accounts.keys import KidTokenBackend, get_keyring
 from perpetua.api.exceptions import TokenExpired, Unauthorized
 
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "exp", "iat")
+# Clock difference tolerated between the servers that sign and those that verify.
+MAX_CLOCK_SKEW_SECONDS = 60
+
+
+def _check_time_claims(payload: dict[str, Any]) -> None:
+    """The one place access-token times are judged: integers describing a token we could have issued.
+
+    A token signed with our key is still refused when its times are absurd (`exp` 1e20,
+    year 10000, a float, a string): the libraries' date arithmetic overflows on those, and
+    no token of ours lives longer than JWT_ACCESS_TTL_MINUTES. Raises TokenError, or
+    ExpiredTokenError for a well-formed token whose time is up.
+    """
+    times = {claim: payload[claim] for claim in ("iat", "exp", "nbf") if claim in payload}
+    if "iat" not in times or "exp" not in times or any(type(value) is not int for value in times.values()):
+        raise TokenError("Token times are not integers.")
+    now = int(time.time())
+    iat, exp = times["iat"], times["exp"]
+    nbf = times.get("nbf", iat)
+    lifetime = access_token_ttl_seconds() + MAX_CLOCK_SKEW_SECONDS
+    if iat > now + MAX_CLOCK_SKEW_SECONDS or not iat < exp <= iat + lifetime or not iat <= nbf < exp:
+        raise TokenError("Token times are out of range.")
+    if nbf > now + MAX_CLOCK_SKEW_SECONDS:
+        raise TokenError("Token not yet valid.")
+    if exp <= now:
+        raise ExpiredTokenError("Token is expired.")
 
 
 class AccessToken(Token):
@@ -41,13 +67,18 @@ class AccessToken(Token):
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
             raise TokenError("Malformed token.") from exc
-        backend = get_keyring().verifiers.get(header.get("kid"))  # type: ignore[arg-type]
+        kid = header.get("kid")
+        backend = get_keyring().verifiers.get(kid) if isinstance(kid, str) else None
         if backend is None or header.get("alg") != backend.algorithm:
             raise TokenError("Unknown signing key.")
         return backend
 
     def get_token_backend(self) -> KidTokenBackend:  # type: ignore[override]
         return self._backend
+
+    def verify(self) -> None:
+        _check_time_claims(self.payload)  # before simplejwt turns `exp` into a datetime
+        super().verify()  # `exp` again (now known to be sane), `jti`, `token_type`
 
 
 def access_token_ttl_seconds() -> int:

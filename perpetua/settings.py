@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "perpetua.api.request_id.RequestIdMiddleware",
+    "perpetua.api.headers.PrivateResponseMiddleware",
     "perpetua.api.ratelimit.RateLimitHeadersMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -152,6 +153,15 @@ HTTP_GRACEFUL_SHUTDOWN_SECONDS = env.int("HTTP_GRACEFUL_SHUTDOWN_SECONDS", defau
 # --- Request size ------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Query-string / form parameters and uploaded files per request; more is a 400 VALIDATION_ERROR.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=100)
+
+# --- Bounds on what a request can make us do and answer ------------------------------
+ERROR_MAX_DETAILS = env.int("ERROR_MAX_DETAILS", default=20)
+ERROR_MESSAGE_MAX_LENGTH = env.int("ERROR_MESSAGE_MAX_LENGTH", default=200)
+# Most elements one JSON array or object in a request body may hold (checked before validation).
+JSON_MAX_ITEMS = env.int("JSON_MAX_ITEMS", default=1000)
 
 # --- CORS -------------------------------------------------------------------------
 # Unset: the SPA's dev server (Next.js, port 3000) in development and tests; no origin in
@@ -275,6 +285,8 @@ if env.ENVIRON.get("RATELIMIT_IP_META_KEY", "REMOTE_ADDR") != "REMOTE_ADDR":
     raise ImproperlyConfigured("RATELIMIT_IP_META_KEY was renamed RATELIMIT_CLIENT_IP_META_KEY")
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+# One readiness run answers every probe of a process for this long (probes cannot amplify).
+HEALTH_CHECK_CACHE_SECONDS = env.float("HEALTH_CHECK_CACHE_SECONDS", default=1.0)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 # Longer than any request can run (AI calls time out at 30 s): an older in-flight key was abandoned.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
@@ -342,5 +354,24 @@ LOGGING = {
     },
 }
 
+# --- HTTPS hardening (SecurityMiddleware). HSTS is sent only on requests that arrived over
+# https: behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER (e.g.
+# `HTTP_X_FORWARDED_PROTO,https`) so Django knows, and make sure the proxy overwrites that header.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Off by default: the TLS terminator redirects, and plain-http health probes must still answer.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
+_PROXY_SSL_HEADER = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _PROXY_SSL_HEADER and len(_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is `HEADER,value`, e.g. HTTP_X_FORWARDED_PROTO,https")
+SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) if _PROXY_SSL_HEADER else None
+# The admin's session and CSRF cookies travel over https only, unless DEBUG.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Failed staff sign-ins at /admin/login/, per client IP and per username, before a 429.
+ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
+ADMIN_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ADMIN_LOGIN_FAILURE_WINDOW_SECONDS", default=900)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from perpetua.api.metrics import metrics_view
+from perpetua.api.ratelimit import throttle_failed_logins
 
 api_v1 = [
     path("", include("perpetua.api.urls")),
@@ -17,6 +18,7 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("admin/login/", throttle_failed_logins(admin.site.login)),  # before the admin's own route
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
 ]

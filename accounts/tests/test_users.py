@@ -79,6 +79,8 @@ def test_patch_omitted_fields_are_unchanged(api, user):
     [
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"timezone": "../../etc/passwd"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
+        ({"timezone": "Factory"}, "timezone"),
         ({"timezone": None}, "timezone"),
         ({"name": ""}, "name"),
         ({"name": "x" * 101}, "name"),

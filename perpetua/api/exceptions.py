@@ -56,6 +56,18 @@ class BadRequest(ValidationFailed):
     default_message = "Bad request."
 
 
+class TooManyFields(ValidationFailed):
+    """More query-string or form parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS."""
+
+    default_message = "Too many query or form parameters."
+
+
+class TooManyFiles(ValidationFailed):
+    """More uploaded files than DATA_UPLOAD_MAX_NUMBER_FILES."""
+
+    default_message = "Too many uploaded files."
+
+
 def field_error(field: str, message: str, summary: str | None = None) -> ValidationFailed:
     """A 400 naming one invalid field (`details: [{field, message}]`)."""
     return ValidationFailed(summary, details=[{"field": field, "message": message}])

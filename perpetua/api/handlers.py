@@ -14,10 +14,17 @@ Statuses, codes and messages are never written here: each comes from its excepti
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
@@ -33,6 +40,8 @@ from perpetua.api.exceptions import (
     NotAcceptable,
     NotFound,
     PayloadTooLarge,
+    TooManyFields,
+    TooManyFiles,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -43,11 +52,15 @@ logger = logging.getLogger("perpetua.errors")
 
 API_PREFIX = "/api/"
 
-# Django's own exceptions, wherever they are raised.
+# Django's own exceptions, wherever they are raised (first match wins: subclasses first).
+# Without these, reading `request.GET` with 1001 parameters inside a view was a logged 500.
 _DJANGO_EQUIVALENTS: dict[type[Exception], type[ApiError]] = {
     Http404: NotFound,
     PermissionDenied: AccessDenied,
     RequestDataTooBig: PayloadTooLarge,
+    TooManyFieldsSent: TooManyFields,
+    TooManyFilesSent: TooManyFiles,
+    SuspiciousOperation: BadRequest,
 }
 
 # DRF's exceptions keep their own message (e.g. `Method "PUT" not allowed.`) under our code.
@@ -67,10 +80,32 @@ _HTML_ANSWERS: dict[int, type[ApiError]] = {
 }
 
 
+def _bounded_text(text: Any) -> str:
+    """A message or field name cut to ERROR_MESSAGE_MAX_LENGTH: client input never inflates a body."""
+    text = str(text)
+    limit = settings.ERROR_MESSAGE_MAX_LENGTH
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bounded_details(details: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    """At most ERROR_MAX_DETAILS entries, each bounded; when more exist, the last entry says so.
+
+    Consumes `details` lazily, so a 200 000-item validation failure costs 20 entries here.
+    """
+    limit = max(settings.ERROR_MAX_DETAILS, 1)
+    out: list[dict[str, str]] = []
+    for entry in details:
+        if len(out) == limit:
+            out[-1] = {"field": "non_field_errors", "message": f"More errors were left out (only {limit} are listed)."}
+            break
+        out.append({"field": _bounded_text(entry.get("field", "")), "message": _bounded_text(entry.get("message", ""))})
+    return out
+
+
 def error_body(error: ApiError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    body: dict[str, Any] = {"code": error.code, "message": _bounded_text(error.message)}
     if error.details:
-        body["details"] = error.details
+        body["details"] = bounded_details(error.details)
     body.update(error.extra)
     body["request_id"] = get_request_id()
     return {"error": body}
@@ -84,23 +119,24 @@ def json_error(error: ApiError) -> JsonResponse:
     return response
 
 
-def _flatten_details(detail: Any, prefix: str = "") -> list[dict[str, str]]:
-    """DRF's nested ValidationError detail → the contract's flat `details` list."""
-    out: list[dict[str, str]] = []
+def _flatten_details(detail: Any, prefix: str = "") -> Iterator[dict[str, str]]:
+    """DRF's nested ValidationError detail → the contract's flat `details` entries, lazily."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            field = key if key != "non_field_errors" else ""
-            name = f"{prefix}.{field}" if prefix and field else (prefix or field)
-            out.extend(_flatten_details(value, name))
+            if isinstance(key, int):  # a ListField's item errors are keyed by index
+                name = f"{prefix}[{key}]"
+            else:
+                field = key if key != "non_field_errors" else ""
+                name = f"{prefix}.{field}" if prefix and field else (prefix or field)
+            yield from _flatten_details(value, name)
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
-            out.extend({"field": prefix or "non_field_errors", "message": str(item)} for item in detail)
+            yield from ({"field": prefix or "non_field_errors", "message": str(item)} for item in detail)
         else:
             for index, item in enumerate(detail):
-                out.extend(_flatten_details(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
+                yield from _flatten_details(item, f"{prefix}[{index}]" if prefix else f"[{index}]")
     else:
-        out.append({"field": prefix or "non_field_errors", "message": str(detail)})
-    return out
+        yield {"field": prefix or "non_field_errors", "message": str(detail)}
 
 
 def _django_equivalent(exc: Exception) -> ApiError | None:
@@ -118,7 +154,7 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if error is not None:
         return error
     if isinstance(exc, drf_exceptions.ValidationError):
-        return ValidationFailed(details=_flatten_details(exc.detail))
+        return ValidationFailed(details=bounded_details(_flatten_details(exc.detail)))
     if isinstance(exc, drf_exceptions.NotFound):
         return NotFound()  # DRF's detail (e.g. "Invalid page.") is not the contract's message
     if not isinstance(exc, drf_exceptions.APIException):
@@ -201,7 +237,7 @@ class ApiErrorMiddleware:
 
 def bad_request(request: HttpRequest, exception: SuspiciousOperation) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return json_error(BadRequest())
+        return json_error(_django_equivalent(exception) or BadRequest())
     return defaults.bad_request(request, exception)
 
 

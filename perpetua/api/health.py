@@ -6,11 +6,18 @@
   configured database (`SELECT 1`), the cache (set/get) and the channel layer
   (send/receive on a throwaway channel).
 
+One run of the checks serves every probe of the process: probes arriving while a run
+is in flight wait for that run's result (instead of reporting its checks as timeouts),
+and a finished run's result is reused for HEALTH_CHECK_CACHE_SECONDS. However many
+anonymous clients poll, the dependencies see at most one check per that interval, and
+a 503 means a dependency really failed or hung.
+
 Each check runs in its own daemon thread and is bounded by HEALTH_CHECK_TIMEOUT_SECONDS
-(all run in parallel, so the whole probe answers within that bound). A check still
-hanging from an earlier probe is reported as `timeout` at once instead of piling up
-another thread, so a dependency that never answers costs at most one thread per check.
-Errors name only the exception class: the probe is public and must not leak hosts.
+(all run in parallel, so a run answers within that bound). A check still hanging from
+an earlier run is reported as `timeout` at once instead of piling up another thread,
+so a dependency that never answers costs at most one thread per check. Errors name
+only the exception class: the probe is public and must not leak hosts. A failing run
+logs one WARNING (not one ERROR per probe).
 
 No authentication, no envelope, exempt from rate limiting, not in the idempotency path.
 """
@@ -18,10 +25,12 @@ No authentication, no envelope, exempt from rate limiting, not in the idempotenc
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -35,8 +44,32 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-_inflight: dict[str, threading.Thread] = {}
-_inflight_lock = threading.Lock()
+logger = logging.getLogger("perpetua.health")
+
+Results = dict[str, dict[str, str]]
+
+
+@dataclass
+class _Run:
+    """One execution of the checks, shared by every probe that arrives while it runs."""
+
+    deadline: float
+    results: Results = field(default_factory=dict)
+    pending: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_inflight: dict[str, threading.Thread] = {}  # check name → its thread, until that check returns
+_inflight_lock = threading.Lock()  # guards _inflight, _current, _last and every _Run
+_current: _Run | None = None
+_last: tuple[float, Results] | None = None  # (monotonic time it finished, results)
+
+
+def forget_results() -> None:
+    """Drop the reused result, so the next probe runs the checks (tests, settings changes)."""
+    global _last
+    with _inflight_lock:
+        _last = None
 
 
 def database_connections() -> list[Any]:
@@ -88,41 +121,64 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-def _run_check(name: str, check: Callable[[], None], results: dict[str, dict[str, str]]) -> None:
+def _run_check(name: str, check: Callable[[], None], run: _Run) -> None:
     try:
         check()
     except Exception as exc:  # any failure: the dependency is not ready
-        results[name] = {"status": "error", "error": type(exc).__name__}
+        result = {"status": "error", "error": type(exc).__name__}
     else:
-        results[name] = {"status": "ok"}
-    finally:
-        with _inflight_lock:
-            if _inflight.get(name) is threading.current_thread():
-                del _inflight[name]
-
-
-def run_checks(timeout: float | None = None) -> dict[str, dict[str, str]]:
-    timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS if timeout is None else timeout
-    results: dict[str, dict[str, str]] = {}
-    started: list[tuple[str, threading.Thread]] = []
+        result = {"status": "ok"}
     with _inflight_lock:
-        for name, check in CHECKS.items():
-            if name in _inflight:  # an earlier probe of this check never came back
-                results[name] = {"status": "timeout"}
-                continue
-            thread = threading.Thread(
-                target=_run_check, args=(name, check, results), name=f"health-{name}", daemon=True
-            )
-            _inflight[name] = thread
-            started.append((name, thread))
-    for _, thread in started:
+        if _inflight.get(name) is threading.current_thread():
+            del _inflight[name]
+        run.results.setdefault(name, result)  # after the deadline the run already said `timeout`
+        run.pending -= 1
+        if run.pending == 0:
+            run.done.set()
+
+
+def _start_run(timeout: float) -> _Run:
+    """Start a thread per check (caller holds _inflight_lock); hung checks are timeouts at once."""
+    run = _Run(deadline=time.monotonic() + timeout)
+    threads = []
+    for name, check in CHECKS.items():
+        if name in _inflight:  # an earlier run of this check never came back
+            run.results[name] = {"status": "timeout"}
+            continue
+        thread = threading.Thread(target=_run_check, args=(name, check, run), name=f"health-{name}", daemon=True)
+        _inflight[name] = thread
+        threads.append(thread)
+    run.pending = len(threads)
+    if not threads:
+        run.done.set()
+    for thread in threads:
         thread.start()
-    deadline = time.monotonic() + timeout
-    for name, thread in started:
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            results.setdefault(name, {"status": "timeout"})
-    return {name: results.get(name, {"status": "timeout"}) for name in CHECKS}
+    return run
+
+
+def run_checks(timeout: float | None = None) -> Results:
+    """The checks' results: a recent run's, the one in flight, or a new run's."""
+    global _current, _last
+    timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS if timeout is None else timeout
+    with _inflight_lock:
+        if _last is not None and time.monotonic() - _last[0] < settings.HEALTH_CHECK_CACHE_SECONDS:
+            return _last[1]
+        run = _current
+        if run is None:
+            run = _current = _start_run(timeout)
+    run.done.wait(max(0.0, run.deadline - time.monotonic()))
+    with _inflight_lock:
+        for name in CHECKS:
+            run.results.setdefault(name, {"status": "timeout"})
+        results = {name: run.results[name] for name in CHECKS}
+        if _current is not run:
+            return results  # another waiter of this run already published it
+        _current = None
+        _last = (time.monotonic(), results)
+    failing = {name: result for name, result in results.items() if result["status"] != "ok"}
+    if failing:
+        logger.warning("readiness checks failing: %s", failing)
+    return results
 
 
 _CHECK = inline_serializer(
@@ -166,4 +222,7 @@ class ReadyView(_ProbeView):
     def get(self, request: Any) -> Response:
         checks = run_checks()
         ok = all(result["status"] == "ok" for result in checks.values())
-        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        response = Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        # A failing run logged one WARNING; Django would add an ERROR for every probe's 503.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response

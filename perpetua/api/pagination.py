@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -14,14 +15,14 @@ from rest_framework.response import Response
 
 from perpetua.api.exceptions import field_error
 
+# ASCII digits only: int() also takes "5_0", "+5", " 5" and "\u0665" (Arabic-Indic five).
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
 
 def _parse_int(raw: str | None, *, name: str, default: int, minimum: int, maximum: int | None) -> int:
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
+    value = int(raw) if _DIGITS.fullmatch(raw) else None
     if value is None or value < minimum or (maximum is not None and value > maximum):
         bound = f" and at most {maximum}" if maximum is not None else ""
         raise field_error(name, f"Must be an integer of at least {minimum}{bound}.", f"Invalid {name}.")

@@ -8,6 +8,11 @@ Each request counts exactly once, in exactly one bucket chosen by its path:
 | `ai`      | `/api/v1/ai/...`    | `RATE_LIMIT_AI`      | user (client IP if anonymous)     |
 | `general` | every other `/api/` | `RATE_LIMIT_GENERAL` | user (client IP if anonymous)     |
 
+The JWKS document (`/api/v1/auth/.well-known/jwks.json`) is public key material other
+services poll: it counts in `general`, so fetching it never spends a client's sign-in budget.
+
+Failed staff sign-ins at `/admin/login/` are counted apart (`throttle_failed_logins`).
+
 A limit of 0 disables the bucket (no counting, no `X-RateLimit-*` headers).
 
 Counting happens in one of two places, never both:
@@ -31,13 +36,15 @@ REDIS_URL set the counters are shared by every server process.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
 from ipware import get_client_ip
 from rest_framework.throttling import BaseThrottle
@@ -47,6 +54,7 @@ from perpetua.api.handlers import API_PREFIX, json_error
 
 AUTH_PREFIX = "/api/v1/auth/"
 AI_PREFIX = "/api/v1/ai/"
+JWKS_PATH = "/api/v1/auth/.well-known/jwks.json"
 WINDOW_SECONDS = 60
 _USAGE_ATTR = "_ratelimit_usage"  # (limit, remaining, reset) on the Django HttpRequest
 _EXEMPT_ATTR = "_ratelimit_exempt"
@@ -57,6 +65,8 @@ logger = logging.getLogger("perpetua.ratelimit")
 
 
 def bucket_for_path(path: str) -> str:
+    if path == JWKS_PATH:
+        return "general"
     if path.startswith(AUTH_PREFIX):
         return "auth"
     if path.startswith(AI_PREFIX):
@@ -176,7 +186,7 @@ class RateLimitHeadersMiddleware:
         return None
 
     def _count_by_ip(self, request: Any) -> tuple[int, int, int, bool] | None:
-        bucket = "auth" if request.path.startswith(AUTH_PREFIX) else "general"
+        bucket = "auth" if bucket_for_path(request.path) == "auth" else "general"
         result = count_request(request, bucket, "ip")
         _record(request, result)
         return result
@@ -209,3 +219,55 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Remaining"] = str(remaining)
             response["X-RateLimit-Reset"] = str(reset)
         return response
+
+
+# --- Staff sign-in: failed admin logins ------------------------------------------------
+
+
+def _posted_username(group: str, request: HttpRequest) -> str:
+    return str(request.POST.get("username", "")).strip().lower()
+
+
+_ADMIN_LOGIN_KEYS = (("admin-login-ip", "ip"), ("admin-login-user", _posted_username))
+
+
+def throttle_failed_logins(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap the admin's login view: after ADMIN_LOGIN_MAX_FAILURES failed POSTs from one client
+    IP, or for one username, within ADMIN_LOGIN_FAILURE_WINDOW_SECONDS, sign-in answers 429.
+
+    Only failures count (the form shown again with 200; a success redirects), so staff
+    signing in normally never meet the limit, and guessing passwords costs the window.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit = settings.ADMIN_LOGIN_MAX_FAILURES
+        if request.method != "POST" or limit <= 0:
+            return view(request, *args, **kwargs)
+        rate = (limit, settings.ADMIN_LOGIN_FAILURE_WINDOW_SECONDS)
+
+        def failures(increment: bool) -> list[dict[str, Any]]:
+            usages = []
+            for group, key in _ADMIN_LOGIN_KEYS:
+                with contextlib.suppress(Exception):  # counters down: never lock staff out for that
+                    usage = get_usage(request, group=group, key=key, rate=rate, increment=increment)
+                    if usage is not None:
+                        usages.append(usage)
+            return usages
+
+        exhausted = [usage for usage in failures(increment=False) if usage["count"] >= limit]
+        if exhausted:
+            retry_after = max(max(usage["time_left"] for usage in exhausted), 1)
+            response = HttpResponse(
+                f"Too many failed sign-ins. Try again in {retry_after} seconds.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:  # the form again, with its error: a failed attempt
+            failures(increment=True)
+        return response
+
+    return wrapped

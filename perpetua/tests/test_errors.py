@@ -181,3 +181,43 @@ def test_django_request_log_lines_carry_the_request_id_of_their_request():
     record.request = type("Request", (), {"request_id": "req-42"})()
     RequestIdFilter().filter(record)
     assert record.request_id == "req-42"
+
+
+TOO_MANY = "&".join(f"p{i}=" for i in range(1001))
+
+
+def _error_records(caplog):
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/health/live", "/api/v1/echo", "/api/v1/plain-form", "/api/v1/nowhere"])
+def test_too_many_query_parameters_is_a_400_on_every_route_without_an_error_log(api, caplog, path):
+    api.raise_request_exception = False
+    with caplog.at_level(logging.INFO):
+        response = api.get(f"{path}?{TOO_MANY}")
+    if path == "/api/v1/nowhere":  # nothing reads the query string of an unknown URL
+        assert_error(response, 404, "NOT_FOUND")
+    else:
+        error = assert_error(response, 400, "VALIDATION_ERROR")
+        assert error["message"] == "Too many query or form parameters."
+    assert not _error_records(caplog)
+
+
+def test_the_query_parameter_limit_is_django_s_setting(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    assert api.get("/api/v1/plain-form?a=1&b=2&c=3").json()["data"]["query"] == 3
+    assert_error(api.get("/api/v1/plain-form?a=1&b=2&c=3&d=4"), 400, "VALIDATION_ERROR")
+
+
+def test_too_many_form_fields_or_files_is_a_400_without_an_error_log(api, caplog, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api.raise_request_exception = False
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = {f"f{i}": SimpleUploadedFile(f"f{i}.txt", b"x") for i in range(4)}
+    with caplog.at_level(logging.INFO):
+        response = api.post("/api/v1/plain-form", files)
+        fields = api.post("/api/v1/plain-form", {f"p{i}": "" for i in range(1001)})
+    assert assert_error(response, 400, "VALIDATION_ERROR")["message"] == "Too many uploaded files."
+    assert assert_error(fields, 400, "VALIDATION_ERROR")["message"] == "Too many query or form parameters."
+    assert not _error_records(caplog)

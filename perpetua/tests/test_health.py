@@ -1,5 +1,6 @@
 """Health probes (CONTRACT §15)."""
 
+import logging
 import socket
 import threading
 import time
@@ -118,3 +119,77 @@ def test_ready_is_503_within_the_bound_when_a_check_hangs(anon_client, settings,
     again = anon_client.get("/api/v1/health/ready")
     assert again.json()["checks"]["cache"] == {"status": "timeout"}
     assert time.monotonic() - started < 1.0
+
+
+def _probe_concurrently(count: int, *, stagger: float = 0.0) -> list:
+    """`count` anonymous probes from their own threads (and clients), started `stagger` s apart."""
+    from django.test import Client
+
+    responses: list = [None] * count
+
+    def probe(index: int) -> None:
+        responses[index] = Client().get("/api/v1/health/ready")
+
+    threads = [threading.Thread(target=probe, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+        time.sleep(stagger)
+    for thread in threads:
+        thread.join(10)
+    return responses
+
+
+@pytest.fixture
+def counted_database_check(monkeypatch):
+    """The real database check against PostgreSQL, slowed a little and counted."""
+    calls = []
+    original = health.CHECKS["database"]
+
+    def check():
+        calls.append(time.monotonic())
+        time.sleep(0.3)  # a healthy but not instant database: probes overlap its run
+        original()
+
+    monkeypatch.setitem(health.CHECKS, "database", check)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_probes_share_one_run_and_all_see_ready(counted_database_check):
+    responses = _probe_concurrently(30)
+    assert [r.status_code for r in responses] == [200] * 30
+    assert all(r.json()["checks"]["database"] == {"status": "ok"} for r in responses)
+    assert len(counted_database_check) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_probes_arriving_during_a_run_wait_for_it_instead_of_reporting_a_timeout(counted_database_check):
+    responses = _probe_concurrently(10, stagger=0.02)  # each arrives while the first run is in flight
+    assert [r.status_code for r in responses] == [200] * 10
+    assert len(counted_database_check) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_result_is_reused_for_the_cache_interval_then_checked_again(counted_database_check, settings):
+    settings.HEALTH_CHECK_CACHE_SECONDS = 0.5
+    for _ in range(5):
+        assert _probe_concurrently(1)[0].status_code == 200
+    assert len(counted_database_check) == 1
+    time.sleep(0.6)
+    assert _probe_concurrently(1)[0].status_code == 200
+    assert len(counted_database_check) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_really_failing_dependency_is_503_for_every_probe_with_one_warning_and_no_error(monkeypatch, caplog):
+    def failing():
+        raise ConnectionError("redis://10.0.0.7:6379 refused")
+
+    monkeypatch.setitem(health.CHECKS, "cache", failing)
+    with caplog.at_level(logging.INFO):
+        responses = _probe_concurrently(20)
+    assert [r.status_code for r in responses] == [503] * 20
+    assert all(r.json()["checks"]["cache"] == {"status": "error", "error": "ConnectionError"} for r in responses)
+    assert "10.0.0.7" not in responses[0].content.decode()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len([r for r in caplog.records if r.name == "perpetua.health" and r.levelno == logging.WARNING]) == 1

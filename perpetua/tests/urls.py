@@ -21,12 +21,23 @@ from rest_framework.response import Response
 from perpetua.api.deprecation import deprecated
 from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
+from perpetua.api.pagination import OffsetPagination
 from perpetua.api.responses import envelope
+from perpetua.api.serializers import BoundedListField, StrictSerializerMixin
+from perpetua.api.validators import validate_iana_timezone
 from perpetua.api.views import ApiView
 
 
 class EchoSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=20)
+
+
+class IdListSerializer(StrictSerializerMixin, serializers.Serializer):
+    """A plain DRF list (items validated before any length check) and a bounded one."""
+
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    bounded_ids = BoundedListField(child=serializers.UUIDField(), max_length=100, required=False)
+    rows = EchoSerializer(many=True, required=False)
 
 
 class DemoView(ApiView):
@@ -48,6 +59,33 @@ class EchoView(DemoView):
         serializer = EchoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return envelope({"title": serializer.validated_data["title"], "row": _record("echo")}, status=201)
+
+
+class ListsView(DemoView):
+    def post(self, request):
+        serializer = IdListSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope({"count": sum(len(v) for v in serializer.validated_data.values())})
+
+
+class GroupPageView(DemoView):
+    """A paginated list (Django's auth groups), for the pagination conventions."""
+
+    def get(self, request):
+        paginator = OffsetPagination()
+        page = paginator.paginate_queryset(Group.objects.order_by("name"), request, view=self)
+        return paginator.get_paginated_response([group.name for group in page])
+
+
+class TimezoneSerializer(StrictSerializerMixin, serializers.Serializer):
+    timezone = serializers.CharField(max_length=64, validators=[validate_iana_timezone])
+
+
+class TimezoneView(DemoView):
+    def post(self, request):
+        serializer = TimezoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope(serializer.validated_data)
 
 
 class SlowView(DemoView):
@@ -118,9 +156,17 @@ def plain_view(request):
     return JsonResponse({"data": {"plain": True}})
 
 
+def plain_form_view(request):
+    """A plain Django view reading the query string, the form and its files."""
+    return JsonResponse({"data": {"query": len(request.GET), "form": len(request.POST), "files": len(request.FILES)}})
+
+
 api = [
     path("", include("perpetua.api.urls")),
     path("echo", EchoView.as_view()),
+    path("lists", ListsView.as_view()),
+    path("groups", GroupPageView.as_view()),
+    path("timezone", TimezoneView.as_view()),
     path("slow", SlowView.as_view()),
     path("items/<uuid:id>", ItemView.as_view()),
     path("boom", BoomView.as_view()),
@@ -131,6 +177,7 @@ api = [
     path("old", OldView.as_view()),
     path("old-method", OldMethodView.as_view()),
     path("plain", plain_view),
+    path("plain-form", plain_form_view),
     path("plain-get-only", require_GET(plain_view)),
 ]
 
