@@ -44,10 +44,13 @@ def test_start_active_end_by_session_id(api, user, task):
     assert task.focus_time_seconds == 125
     assert task.version == 1  # focus time is not a versioned edit
     assert api.get("/api/v1/focus/active").json() == {"data": None}
-    assert set(ActivityEntry.objects.filter(entity_type="focus_session").values_list("action", flat=True)) == {
-        "started",
-        "ended",
+    # Logged on the task: the SPA's Activity schema has no `focus_session` entity type.
+    logged = ActivityEntry.objects.filter(action__startswith="focus_")
+    assert {(e.entity_type, e.entity_id, e.action) for e in logged} == {
+        ("task", task.pk, "focus_started"),
+        ("task", task.pk, "focus_ended"),
     }
+    assert {e.metadata["session_id"] for e in logged} == {session["id"]}
 
 
 def test_end_by_task_id_accumulates_focus_time(api, make_task):

@@ -182,7 +182,8 @@ def test_missing_and_foreign_subtasks(api, make_task, make_subtask, other_user):
 def test_delete_repacks_indices(api, task, make_subtask):
     subtasks = make_subtask(task, 4)
     response = api.delete(f"/api/v1/subtasks/{subtasks[1].pk}")
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"data": {"id": str(subtasks[1].pk), "deleted": True}}
     assert indices(task) == [("Step 0", 0), ("Step 2", 1), ("Step 3", 2)]
     api.delete(f"/api/v1/subtasks/{subtasks[0].pk}")
     assert indices(task) == [("Step 2", 0), ("Step 3", 1)]
