@@ -269,3 +269,11 @@ def test_subtask_create_many_respects_the_limit_all_or_nothing(user, task, make_
     created = subtask_create_many(user=user, task_id=task.pk, titles=["a", "b"], source="ai")
     assert [(s.order_index, s.source) for s in created] == [(2, "ai"), (3, "ai")]
     assert Task.objects.get(pk=task.pk).version == 1
+
+
+def test_complete_route_takes_no_body_fields(api, task, make_subtask):
+    (subtask,) = make_subtask(task, 1)
+    response = api.post(f"/api/v1/subtasks/{subtask.pk}/complete", {"title": "renamed"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "title"
+    subtask.refresh_from_db()
+    assert subtask.completed is False and subtask.title == "Step 0"
