@@ -93,6 +93,21 @@ def test_every_operation_documents_the_contract_errors(schema):
                 assert "429" in responses, (method, path)
 
 
+def test_no_operation_documents_a_204(schema):
+    """CONTRACT §0: every success has a JSON body (the SPA parses each one), so no 204."""
+    empty = sorted(
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "204" in operation.get("responses", {})
+    )
+    assert not empty, f"operations documenting 204 No Content: {empty}"
+    for path, item in schema["paths"].items():
+        delete = item.get("delete")
+        if delete is not None:
+            assert "application/json" in delete["responses"]["200"]["content"], path
+
+
 def test_error_schema_is_the_contract_shape(schema):
     error = schema["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]

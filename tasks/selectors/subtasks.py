@@ -9,11 +9,19 @@ from django.db.models import Q, Subquery
 
 from perpetua.api.exceptions import NotFound
 from tasks.models import Subtask, Task
-from tasks.selectors.tasks import owner_check
+from tasks.selectors.tasks import owner_check, task_get_for_user
 
 
 def subtask_list_for_task(*, task: Task) -> list[Subtask]:
-    return list(Subtask.objects.filter(task=task).order_by("order_index"))
+    """The task's subtasks by `order_index`, each with `task` set to this one (the
+    related manager does that), so rendering them costs no query per row."""
+    return list(task.subtasks.order_by("order_index"))
+
+
+def subtask_list_for_user(*, user: Any, task_id: uuid.UUID | str) -> list[Subtask]:
+    """`GET /tasks/{task_id}/subtasks` (CONTRACT §4): two queries whatever the count;
+    another user's task is 403, a missing one 404 TASK_NOT_FOUND."""
+    return subtask_list_for_task(task=task_get_for_user(user=user, task_id=task_id))
 
 
 def subtask_get_for_user(*, user: Any, subtask_id: uuid.UUID | str, for_update: bool = False) -> Subtask:

@@ -56,7 +56,8 @@ def _offset_field(**kwargs: Any) -> serializers.IntegerField:
         allow_null=True,
         min_value=-bound,
         max_value=bound,
-        help_text="Minutes before/after the due date; the sign is ignored (-15 and 15 both mean 15).",
+        help_text="Minutes before/after the due date; the sign is ignored (-15 and 15 both mean 15). "
+        "`absolute`: 0 or null (stored null).",
         **kwargs,
     )
 
@@ -67,9 +68,17 @@ class ReminderCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     type = serializers.ChoiceField(choices=ReminderType.choices)
     offset_minutes = _offset_field(required=False)
     scheduled_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Required for `absolute`; computed for `before`/`after`."
+        required=False,
+        allow_null=True,
+        help_text="Required for `absolute`; for `before`/`after` accepted and ignored (computed from the due date).",
     )
     method = serializers.ChoiceField(choices=ReminderMethod.choices, required=False)
+
+
+class ReminderCreateForTaskSerializer(ReminderCreateSerializer):
+    """POST /reminders: the same body with the task in it (CONTRACT §6)."""
+
+    task_id = serializers.UUIDField(help_text="The user's task (403 for another user's, 404 when unknown).")
 
 
 class ReminderUpdateSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -6,22 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from gamification.serializers import AchievementUnlockSerializer
 from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
 from tasks.models import Source
-
-
-class UnlockPerkSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    value = serializers.IntegerField()
-
-
-class UnlockSerializer(serializers.Serializer):
-    """An achievement unlocked by a completion (CONTRACT §3)."""
-
-    id = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    perk = UnlockPerkSerializer(allow_null=True)
+from tasks.serializers.shared import StrictIntegerField
 
 
 class SubtaskSerializer(serializers.Serializer):
@@ -67,7 +55,7 @@ class SubtaskListEnvelopeSerializer(serializers.Serializer):
 class SubtaskPatchResponseSerializer(serializers.Serializer):
     data = SubtaskSerializer()
     task_completed = serializers.BooleanField()
-    unlocked_achievements = UnlockSerializer(many=True)
+    unlocked_achievements = AchievementUnlockSerializer(many=True)
 
 
 # --- input --------------------------------------------------------------------------------
@@ -75,6 +63,12 @@ class SubtaskPatchResponseSerializer(serializers.Serializer):
 
 class SubtaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     title = serializers.CharField(max_length=200)
+    order_index = StrictIntegerField(
+        required=False,
+        min_value=0,
+        help_text="Insert at this position (clamped to the number of subtasks; the others move down). "
+        "Omitted: appended.",
+    )
 
 
 class SubtaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -6,12 +6,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from gamification.serializers import AchievementUnlockSerializer
 from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
 from tasks.models import CompletedBy, Priority
 from tasks.rrule import RRULE_MAX_LENGTH
 from tasks.rules import SCOPES
 from tasks.serializers.reminders import ReminderSerializer
-from tasks.serializers.subtasks import SubtaskSerializer, UnlockSerializer
+from tasks.serializers.shared import StrictIntegerField
+from tasks.serializers.subtasks import SubtaskSerializer
 
 
 def _id(value: Any) -> str | None:
@@ -94,12 +96,12 @@ class TaskDetailEnvelopeSerializer(serializers.Serializer):
 
 class TaskPatchResponseSerializer(serializers.Serializer):
     data = TaskSerializer()
-    unlocked_achievements = UnlockSerializer(many=True)
+    unlocked_achievements = AchievementUnlockSerializer(many=True)
 
 
 class ForceCompleteDataSerializer(serializers.Serializer):
     task = TaskSerializer()
-    unlocked_achievements = UnlockSerializer(many=True)
+    unlocked_achievements = AchievementUnlockSerializer(many=True)
     streak = serializers.IntegerField(min_value=0)
 
 
@@ -108,6 +110,7 @@ class ForceCompleteResponseSerializer(serializers.Serializer):
 
 
 class TaskDeletedDataSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The deleted task's id.")
     tombstone_id = serializers.UUIDField()
     recoverable_until = DateTimeField()
 
@@ -131,13 +134,22 @@ class TaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     hidden = serializers.BooleanField(required=False)
 
 
+def _version_field() -> StrictIntegerField:
+    return StrictIntegerField(
+        required=False,
+        min_value=1,
+        help_text="Optional precondition (CONTRACT §0): the version last read; a stale one is 409 CONFLICT and "
+        "changes nothing. Omitted: the write applies to the current row. Either way `version` goes up by 1.",
+    )
+
+
 class TaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
-    """PATCH|PUT /tasks/{id}: every field optional except `version` (CONTRACT §0, §3).
+    """PATCH|PUT /tasks/{id}: every field optional, `version` too (CONTRACT §0, §3).
 
     `rrule` + `scope` edit the recurrence of the task's template (§5).
     """
 
-    version = serializers.IntegerField(min_value=1)
+    version = _version_field()
     title = serializers.CharField(required=False, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
@@ -157,4 +169,6 @@ class TaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class VersionSerializer(StrictSerializerMixin, serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    """POST /tasks/{id}/force-complete: `version` optional, as for PATCH (CONTRACT §0)."""
+
+    version = _version_field()

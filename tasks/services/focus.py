@@ -1,5 +1,9 @@
 """Every write of focus sessions (CONTRACT §11): one open session per user (a partial
-unique constraint), time added to the task without bumping its `version`."""
+unique constraint), time added to the task without bumping its `version`.
+
+Activity is logged on the task (entity_type `task`, actions `focus_started` /
+`focus_ended`, the session's id in the metadata): the SPA's Activity schema knows no
+`focus_session` entity type."""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from tasks.selectors import tasks as task_selectors
 
 
 def focus_start(*, user: Any, task_id: uuid.UUID | str, source: str = "user") -> FocusSession:
-    """POST /focus/start (CONTRACT §11): one open session per user (DB constraint), else 409."""
+    """POST /focus/start and POST /focus-sessions (CONTRACT §11): one open session per
+    user (DB constraint), else 409."""
     with transaction.atomic():
         # Lock the task first (task → user order): the insert's FK checks then never
         # hold a key-share on the user while waiting for a task being deleted.
@@ -34,8 +39,8 @@ def focus_start(*, user: Any, task_id: uuid.UUID | str, source: str = "user") ->
                 raise Conflict("A focus session is already running; end it first.") from exc
             raise
         recovery_services.activity_record(
-            user=user, entity_type="focus_session", entity_id=session.pk, action="started", source=source,
-            metadata={"task_id": str(task.pk)},
+            user=user, entity_type="task", entity_id=task.pk, action="focus_started", source=source,
+            metadata={"session_id": str(session.pk)},
         )  # fmt: skip
     return session
 
@@ -47,7 +52,7 @@ def focus_end(
     task_id: uuid.UUID | str | None = None,
     source: str = "user",
 ) -> FocusSession:
-    """POST /focus/end `{session_id}` or `{task_id}` (CONTRACT §11).
+    """POST /focus/end `{session_id}` or `{task_id}`, POST /focus-sessions/{id}/end (CONTRACT §11).
 
     Stores the elapsed whole seconds on the session and adds them to the task's
     `focus_time_seconds` with an F() expression. The task's `version` is NOT bumped:
@@ -88,7 +93,7 @@ def focus_session_close(*, session: FocusSession, user: Any, source: str) -> int
     session.ended_at, session.duration_seconds, session.updated_at = now, elapsed, now
     Task.objects.filter(pk=session.task_id).update(focus_time_seconds=F("focus_time_seconds") + elapsed, updated_at=now)
     recovery_services.activity_record(
-        user=user, entity_type="focus_session", entity_id=session.pk, action="ended", source=source,
-        metadata={"task_id": str(session.task_id), "duration_seconds": elapsed},
+        user=user, entity_type="task", entity_id=session.task_id, action="focus_ended", source=source,
+        metadata={"session_id": str(session.pk), "duration_seconds": elapsed},
     )  # fmt: skip
     return elapsed

@@ -9,8 +9,9 @@ Rules enforced here (decisions written down in the README):
   LIMIT_EXCEEDED). Writes on an archived task are 409 ARCHIVED.
 * `before`/`after` need the task's due date and `offset_minutes`; the offset's
   magnitude is used (the SPA sends -15 for "15 minutes before"), the value is stored
-  and echoed as sent: scheduled_at = due ∓ |offset|. `absolute` takes `scheduled_at`
-  (in the future) and no offset.
+  and echoed as sent: scheduled_at = due ∓ |offset|; a `scheduled_at` sent with them
+  is ignored (the SPA's form always sends one). `absolute` takes `scheduled_at` (in
+  the future) and an offset of 0 or null, stored as null (the form's "at due time").
 * Changing a task's due date recomputes the `scheduled_at` of its UNFIRED relative
   reminders. Clearing the due date leaves them dormant (they never fire while the task
   has no due date) until a new due date re-arms them.
@@ -78,8 +79,6 @@ def _resolve_schedule(
         limit = settings.REMINDER_MAX_OFFSET_MINUTES
         if abs(offset_minutes) > limit:
             raise field_error("offset_minutes", f"Its magnitude must be at most {limit} minutes.")
-        if scheduled_at is not None:
-            raise field_error("scheduled_at", f"Computed from the task's due date for a '{type}' reminder; omit it.")
         if task.due_date is None:
             raise field_error("type", f"A '{type}' reminder needs a task with a due date.")
         return offset_minutes, relative_scheduled_at(due_date=task.due_date, type=type, offset_minutes=offset_minutes)
@@ -89,9 +88,14 @@ def _resolve_schedule(
         raise field_error("scheduled_at", "Must be an ISO-8601 datetime with a timezone.")
     if scheduled_at <= now:
         raise field_error("scheduled_at", "Must be in the future.")
-    if offset_minutes is not None:
-        raise field_error("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
-    return None, scheduled_at
+    return _absolute_offset(offset_minutes), scheduled_at
+
+
+def _absolute_offset(offset_minutes: int | None) -> None:
+    """An `absolute` reminder has no offset: 0 or null are accepted and stored as null (§6)."""
+    if offset_minutes not in (None, 0) or isinstance(offset_minutes, bool):
+        raise field_error("offset_minutes", "An 'absolute' reminder takes no offset: omit it, or send 0 or null.")
+    return None
 
 
 def _clean_method(method: Any) -> str:
@@ -126,7 +130,8 @@ def reminder_create(
     method: str = ReminderMethod.IN_APP,
     source: str = "user",
 ) -> Reminder:
-    """POST /tasks/{task_id}/reminders (CONTRACT §6)."""
+    """POST /tasks/{task_id}/reminders and POST /reminders `{task_id}` (CONTRACT §6):
+    the task is the user's (403/404), not archived, and has room for one more."""
     method = _clean_method(method)
     now = timezone.now()
     with transaction.atomic():
@@ -186,9 +191,7 @@ def reminder_update(*, user: Any, reminder_id: uuid.UUID | str, data: dict[str, 
                     now=now,
                 )
             elif reminder.type == ReminderType.ABSOLUTE and new_type == ReminderType.ABSOLUTE:
-                if data.get("offset_minutes") is not None:
-                    raise field_error("offset_minutes", "Not used by an 'absolute' reminder; omit it or send null.")
-                offset = None
+                offset = _absolute_offset(data.get("offset_minutes"))
             else:
                 raise field_error("scheduled_at", "Required when switching to an 'absolute' reminder.")
         update_fields = ["type", "offset_minutes", "scheduled_at", "updated_at"]
@@ -320,6 +323,7 @@ def reminders_fire_due(*, now: dt.datetime | None = None, batch_size: int = FIRE
                             title=task.title[:NOTIFICATION_TITLE_MAX],
                             body=_notification_body(reminder, task),
                             action_url=f"/tasks/{task.pk}",
+                            task_id=task.pk,
                             push=reminder.method == ReminderMethod.PUSH,
                         )
                         activity_record(

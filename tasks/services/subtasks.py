@@ -33,10 +33,14 @@ class SubtaskWriteResult:
     progress: CompletionProgress = field(default_factory=CompletionProgress)
 
 
-def subtask_create(*, user: Any, task_id: uuid.UUID | str, title: str, source: str = "user") -> Subtask:
-    """POST /tasks/{task_id}/subtasks (CONTRACT §4): appended at the next index, at most
-    the tier's max_subtasks per task. The parent row is locked, so concurrent creates
-    can neither exceed the limit nor share an index."""
+def subtask_create(
+    *, user: Any, task_id: uuid.UUID | str, title: str, order_index: int | None = None, source: str = "user"
+) -> Subtask:
+    """POST /tasks/{task_id}/subtasks (CONTRACT §4): appended at the next index, or
+    inserted at `order_index` (clamped to 0..n, the subtasks from there on move down by
+    one); at most the tier's max_subtasks per task. The parent row is locked, so
+    concurrent creates can neither exceed the limit nor share an index, and indices
+    stay 0..n-1."""
     title = rules.clean_title(title)
     if source not in Source.values:
         raise ValueError(f"unknown subtask source {source!r}")
@@ -47,7 +51,12 @@ def subtask_create(*, user: Any, task_id: uuid.UUID | str, title: str, source: s
         count = Subtask.objects.filter(task_id=task.pk).count()
         if count >= limit:
             raise LimitExceeded(f"A task can have at most {limit} subtasks on your plan.", limit=limit)
-        subtask = Subtask.objects.create(task=task, title=title, order_index=count, source=source)
+        index = count if order_index is None else min(max(order_index, 0), count)
+        if index < count:  # the (task, order_index) unique constraint is checked at commit
+            Subtask.objects.filter(task_id=task.pk, order_index__gte=index).update(
+                order_index=F("order_index") + 1, updated_at=timezone.now()
+            )
+        subtask = Subtask.objects.create(task=task, title=title, order_index=index, source=source)
         recovery_services.activity_record(
             user=user, entity_type="subtask", entity_id=subtask.pk, action="created", source=source,
             metadata={"task_id": str(task.pk), "title": title},

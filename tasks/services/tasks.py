@@ -4,7 +4,10 @@ Each use case is one keyword-only function under one `transaction.atomic`. Races
 settled in the database:
 
 * task writes: one conditional `UPDATE ... WHERE id = %s AND version = %s` that also
-  increments `version`; zero rows → 409 CONFLICT and nothing changes;
+  increments `version`; zero rows → 409 CONFLICT and nothing changes. `version` is an
+  optional precondition (CONTRACT §0): without it the task row is locked first and the
+  write applies to the row as it is then, so concurrent versionless writes queue up and
+  each adds exactly 1 (no lost update);
 * the active-task limit: the owner's user row is locked (`FOR NO KEY UPDATE`) while
   counting, on create, reopen, unarchive and restore (`tasks.rules`).
 
@@ -125,11 +128,22 @@ def task_versioned_update(*, task: Task, version: int, changes: dict[str, Any]) 
         raise VersionConflict()
 
 
+def task_version_check(*, task: Task, version: int | None) -> int:
+    """The version the conditional UPDATE must match (CONTRACT §0): the client's, which
+    must be the row's (else 409 CONFLICT), or, when it sent none, the row's own — the
+    caller holds the row lock then, so no other write can slip in between."""
+    if version is None:
+        return task.version
+    if task.version != version:
+        raise VersionConflict()
+    return version
+
+
 def task_update(
     *,
     user: Any,
     task_id: uuid.UUID | str,
-    version: int,
+    version: int | None = None,
     data: dict[str, Any],
     rrule: str | None = None,
     scope: str | None = None,
@@ -137,6 +151,8 @@ def task_update(
 ) -> TaskWriteResult:
     """PATCH/PUT /tasks/{id} (CONTRACT §3).
 
+    `version` is the optional precondition of §0: given and stale → 409 CONFLICT,
+    nothing changes; None → applies to the current row (locked first).
     `data` holds only the fields the client sent (omitted = unchanged, None clears a
     nullable field). `completed: true` completes (`completed_by: manual`), `false`
     reopens; `archived: true` archives; an archived task accepts only
@@ -156,9 +172,8 @@ def task_update(
     # Reopen/unarchive lock the task row before the user row (task → user, as everywhere).
     may_activate = data.get("completed") is False or data.get("archived") is False
     with transaction.atomic():
-        task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=may_activate)
-        if task.version != version:
-            raise VersionConflict()
+        task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=may_activate or version is None)
+        version = task_version_check(task=task, version=version)
         if task.archived and (set(data) != {"archived"} or data["archived"] is not False or rrule is not None):
             raise Archived("Archived tasks accept only {archived: false}.")
         if rrule is not None:
@@ -228,17 +243,19 @@ def task_update(
     return TaskWriteResult(task=task, completed_now=completing, progress=progress)
 
 
-def task_force_complete(*, user: Any, task_id: uuid.UUID | str, version: int, source: str = "user") -> TaskWriteResult:
+def task_force_complete(
+    *, user: Any, task_id: uuid.UUID | str, version: int | None = None, source: str = "user"
+) -> TaskWriteResult:
     """POST /tasks/{id}/force-complete (CONTRACT §3): complete the task and every open
     subtask; the subtasks get the task's `completed_at`; `completed_by: force`.
 
     On an already completed task the remaining open subtasks are completed with the
     task's existing `completed_at` and `completed_by` stays as it was (no second count).
+    `version` is optional, as for PATCH (§0).
     """
     with transaction.atomic():
         task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
-        if task.version != version:
-            raise VersionConflict()
+        version = task_version_check(task=task, version=version)
         if task.archived:
             raise Archived("Archived tasks cannot be completed.")
         completing = not task.completed

@@ -44,10 +44,13 @@ def test_start_active_end_by_session_id(api, user, task):
     assert task.focus_time_seconds == 125
     assert task.version == 1  # focus time is not a versioned edit
     assert api.get("/api/v1/focus/active").json() == {"data": None}
-    assert set(ActivityEntry.objects.filter(entity_type="focus_session").values_list("action", flat=True)) == {
-        "started",
-        "ended",
+    # Logged on the task: the SPA's Activity schema has no `focus_session` entity type.
+    logged = ActivityEntry.objects.filter(action__startswith="focus_")
+    assert {(e.entity_type, e.entity_id, e.action) for e in logged} == {
+        ("task", task.pk, "focus_started"),
+        ("task", task.pk, "focus_ended"),
     }
+    assert {e.metadata["session_id"] for e in logged} == {session["id"]}
 
 
 def test_end_by_task_id_accumulates_focus_time(api, make_task):
@@ -156,3 +159,23 @@ def test_completing_a_task_ends_its_running_session_and_counts_the_time(api, mak
     from gamification.models import UserProgress
 
     assert UserProgress.objects.get(user_id=task.user_id).focus_completions == 1
+
+
+def test_ending_by_path_takes_no_body_fields(api, task):
+    session_id = start(api, task.pk).json()["data"]["id"]
+    response = api.post(f"/api/v1/focus-sessions/{session_id}/end", {"task_id": str(task.pk)}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "task_id"
+    assert FocusSession.objects.get(pk=session_id).ended_at is None
+
+
+@pytest.mark.parametrize("per_task", [False, True])
+def test_focus_session_lists_cost_constant_queries(api, user, task, per_task, django_assert_max_num_queries):
+    now = timezone.now()
+    sessions = [
+        FocusSession(user=user, task=task, started_at=now - timedelta(hours=i + 1), ended_at=now, duration_seconds=1)
+        for i in range(12)
+    ]
+    FocusSession.objects.bulk_create(sessions)
+    url = f"/api/v1/tasks/{task.pk}/focus-sessions" if per_task else "/api/v1/focus-sessions"
+    with django_assert_max_num_queries(4 if per_task else 3):
+        assert len(api.get(url).json()["data"]) == 12

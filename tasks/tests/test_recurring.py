@@ -273,7 +273,8 @@ def test_delete_keeps_instances_with_null_template(api, other_api):
     instance = generate(api, data["id"]).json()["data"]
     assert other_api.delete(f"/api/v1/templates/{data['id']}").status_code == 403
     response = api.delete(f"/api/v1/templates/{data['id']}")
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"data": {"id": data["id"], "deleted": True}}
     assert not TaskTemplate.objects.filter(pk=data["id"]).exists()
     task = Task.objects.get(pk=instance["id"])
     assert task.template_id is None and task.version == instance["version"] + 1

@@ -133,7 +133,6 @@ def test_create_validation_errors(api, task, body, field):
         ({"type": "before"}, "offset_minutes"),
         ({"type": "after", "offset_minutes": None}, "offset_minutes"),
         ({"type": "before", "offset_minutes": 43201}, "offset_minutes"),
-        ({"type": "before", "offset_minutes": 5, "scheduled_at": "2031-01-01T00:00:00Z"}, "scheduled_at"),
         ({"type": "absolute", "offset_minutes": 5, "scheduled_at": "2031-01-01T00:00:00Z"}, "offset_minutes"),
     ],
 )
@@ -254,7 +253,8 @@ def test_patch_errors(api, other_api, due_task, make_task):
     data = add(api, due_task, type="before", offset_minutes=-15).json()["data"]
     switch = patch(api, data, {"type": "absolute"})
     assert switch.status_code == 400 and switch.json()["error"]["details"][0]["field"] == "scheduled_at"
-    assert patch(api, data, {"scheduled_at": iso(soon(hours=1))}).status_code == 400
+    ignored = patch(api, data, {"scheduled_at": iso(soon(hours=1))})  # computed for a relative reminder (§6)
+    assert ignored.status_code == 200 and ignored.json()["data"]["scheduled_at"] == data["scheduled_at"]
     assert patch(api, data, {"method": None}).status_code == 400
     assert patch(api, data, {"color": "red"}).status_code == 400
     assert patch(other_api, data, {"offset_minutes": 5}).status_code == 403
@@ -277,7 +277,8 @@ def test_delete(api, other_api, due_task):
     reminder = make_reminder(due_task)
     assert other_api.delete(f"/api/v1/reminders/{reminder.pk}").status_code == 403
     response = api.delete(f"/api/v1/reminders/{reminder.pk}")
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"data": {"id": str(reminder.pk), "deleted": True}}
     assert not Reminder.objects.filter(pk=reminder.pk).exists()
     assert api.delete(f"/api/v1/reminders/{reminder.pk}").status_code == 404
     assert ActivityEntry.objects.filter(entity_type="reminder", entity_id=reminder.pk, action="deleted").exists()
@@ -369,6 +370,20 @@ def test_fire_due_creates_one_notification_per_due_reminder(due_task, user, make
     assert future.fired is False
     body = Notification.objects.filter(action_url=f"/tasks/{due_task.pk}").values_list("body", flat=True)
     assert "Due in 15 minutes." in set(body)
+
+
+def test_a_fired_reminders_notification_names_its_task(api, due_task, make_task):
+    """CONTRACT §13: the SPA's Notification schema needs `task_id` (the reminder's task)."""
+    other = make_task(title="Other")
+    make_reminder(due_task, scheduled_at=soon(minutes=-1))
+    make_reminder(other, scheduled_at=soon(minutes=-1))
+    assert reminders.reminders_fire_due() == 2
+    assert set(Notification.objects.values_list("task_id", "title")) == {
+        (due_task.pk, "File taxes"),
+        (other.pk, "Other"),
+    }
+    listed = api.get("/api/v1/notifications").json()["data"]
+    assert {(n["task_id"], n["title"]) for n in listed} == {(str(due_task.pk), "File taxes"), (str(other.pk), "Other")}
 
 
 def test_push_method_asks_for_a_push(due_task, monkeypatch):

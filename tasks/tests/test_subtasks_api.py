@@ -182,7 +182,8 @@ def test_missing_and_foreign_subtasks(api, make_task, make_subtask, other_user):
 def test_delete_repacks_indices(api, task, make_subtask):
     subtasks = make_subtask(task, 4)
     response = api.delete(f"/api/v1/subtasks/{subtasks[1].pk}")
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {"data": {"id": str(subtasks[1].pk), "deleted": True}}
     assert indices(task) == [("Step 0", 0), ("Step 2", 1), ("Step 3", 2)]
     api.delete(f"/api/v1/subtasks/{subtasks[0].pk}")
     assert indices(task) == [("Step 2", 0), ("Step 3", 1)]
@@ -268,3 +269,11 @@ def test_subtask_create_many_respects_the_limit_all_or_nothing(user, task, make_
     created = subtask_create_many(user=user, task_id=task.pk, titles=["a", "b"], source="ai")
     assert [(s.order_index, s.source) for s in created] == [(2, "ai"), (3, "ai")]
     assert Task.objects.get(pk=task.pk).version == 1
+
+
+def test_complete_route_takes_no_body_fields(api, task, make_subtask):
+    (subtask,) = make_subtask(task, 1)
+    response = api.post(f"/api/v1/subtasks/{subtask.pk}/complete", {"title": "renamed"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "title"
+    subtask.refresh_from_db()
+    assert subtask.completed is False and subtask.title == "Step 0"

@@ -311,7 +311,8 @@ def test_null_clears_nullable_fields(api, make_task):
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"title": "x"}, "version"),
+        ({"version": "1", "title": "x"}, "version"),
+        ({"version": None, "title": "x"}, "version"),
         ({"version": 1, "title": ""}, "title"),
         ({"version": 1, "title": None}, "title"),
         ({"version": 1, "priority": "urgent"}, "priority"),
@@ -503,7 +504,8 @@ def test_force_complete_completes_open_subtasks_with_the_tasks_time(api, task, m
 
 def test_force_complete_errors(api, task):
     url = f"/api/v1/tasks/{task.pk}/force-complete"
-    assert api.post(url, {}, format="json").status_code == 400
+    assert api.post(url, {"version": "1"}, format="json").status_code == 400
+    assert api.post(url, {"version": 1, "color": "red"}, format="json").status_code == 400
     assert api.post(url, {"version": 7}, format="json").json()["error"]["code"] == "CONFLICT"
     assert api.post(f"/api/v1/tasks/{uuid.uuid4()}/force-complete", {"version": 1}, format="json").status_code == 404
 

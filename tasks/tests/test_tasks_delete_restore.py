@@ -75,7 +75,7 @@ def test_delete_returns_tombstone_and_hard_deletes(api, user, full_task):
     response = api.delete(f"/api/v1/tasks/{full_task.pk}")
     assert response.status_code == 200
     data = response.json()["data"]
-    assert set(data) == {"tombstone_id", "recoverable_until"}
+    assert set(data) == {"id", "tombstone_id", "recoverable_until"} and data["id"] == str(full_task.pk)
     assert data["recoverable_until"].endswith("Z")
     tombstone = Tombstone.objects.get(pk=data["tombstone_id"])
     assert tombstone.entity_type == "task" and tombstone.entity_id == full_task.pk and tombstone.user == user

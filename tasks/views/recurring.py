@@ -25,6 +25,7 @@ from tasks.serializers.recurring import (
     TemplateSerializer,
     TemplateUpdateSerializer,
 )
+from tasks.serializers.shared import DeletedEnvelopeSerializer, deleted_data
 from tasks.serializers.tasks import TaskEnvelopeSerializer, TaskSerializer
 from tasks.services import recurring as template_services
 
@@ -55,7 +56,7 @@ _BAD_RRULE = OpenApiResponse(
     ),
     destroy=extend_schema(
         summary="Delete a template (its instances stay, template_id becomes null)",
-        responses={204: OpenApiResponse(description="Deleted.")},
+        responses={200: DeletedEnvelopeSerializer},
     ),
 )
 class TemplateViewSet(ApiGenericViewSet):
@@ -88,7 +89,7 @@ class TemplateViewSet(ApiGenericViewSet):
 
     def destroy(self, request: Request, pk: Any) -> Response:
         template_services.template_delete(user=request.user, template_id=pk)
-        return Response(status=204)
+        return envelope(deleted_data(pk))
 
     @extend_schema(
         summary="Create the template's next instance now",

@@ -145,7 +145,7 @@ class TaskViewSet(ApiGenericViewSet):
         serializer = TaskUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        version = data.pop("version")
+        version = data.pop("version", None)
         rrule, scope = data.pop("rrule", None), data.pop("scope", None)
         result = task_services.task_update(
             user=request.user, task_id=pk, version=version, data=data, rrule=rrule, scope=scope
@@ -167,7 +167,11 @@ class TaskViewSet(ApiGenericViewSet):
                 raise field_error("version", "Must be a positive integer.")
         tombstone = snapshots.task_delete(user=request.user, task_id=pk, version=version)
         return envelope(
-            {"tombstone_id": str(tombstone.id), "recoverable_until": format_datetime(tombstone.recoverable_until)}
+            {
+                "id": str(pk),
+                "tombstone_id": str(tombstone.id),
+                "recoverable_until": format_datetime(tombstone.recoverable_until),
+            }
         )
 
     @extend_schema(
@@ -186,7 +190,7 @@ class TaskViewSet(ApiGenericViewSet):
         serializer = VersionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = task_services.task_force_complete(
-            user=request.user, task_id=pk, version=serializer.validated_data["version"]
+            user=request.user, task_id=pk, version=serializer.validated_data.get("version")
         )
         return envelope(
             {
