@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -27,13 +28,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """A UUID matches the row's or the user's id exactly; anything else is a text search."""
+        try:
+            value = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(Q(pk=value) | Q(user_id=value)), False
+
 
 @admin.register(CreditEntry)
 class CreditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "operation", "credit_type", "amount", "balance_after", "reason",
                     "operation_ref", "expires_at"]  # fmt: skip
     list_filter = ["operation", "credit_type", "reason", "created_at"]
-    search_fields = ["user__email", "=user__id", "operation_ref", "=id"]
+    search_fields = ["user__email", "operation_ref"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
@@ -48,7 +57,7 @@ class GrantCreditsForm(forms.Form):
 class CreditAccountAdmin(ReadOnlyAdmin):
     list_display = ["user", "daily", "daily_expires_at", "kickstart", "subscription", "purchased", "updated_at"]
     list_filter = ["updated_at"]
-    search_fields = ["user__email", "=user__id"]
+    search_fields = ["user__email"]
     list_select_related = ["user"]
     ordering = ["-updated_at"]
     actions = ["grant_credits"]
@@ -86,6 +95,6 @@ class CreditAccountAdmin(ReadOnlyAdmin):
 class CreditReservationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "reason", "amount", "state", "settled_at"]
     list_filter = ["state", "reason", "created_at"]
-    search_fields = ["user__email", "=id"]
+    search_fields = ["user__email"]
     list_select_related = ["user"]
     ordering = ["-created_at"]

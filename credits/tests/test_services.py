@@ -35,9 +35,7 @@ def test_sign_up_grants_five_kickstart_credits_once(assert_ledger_consistent):
         call_command("issue_token", "new@example.com", stdout=io.StringIO())
     user = User.objects.get(email="new@example.com")
     entries = list(CreditEntry.objects.filter(user=user))
-    assert [(e.credit_type, e.operation, e.amount, e.balance_after) for e in entries] == [
-        ("kickstart", "grant", 5, 5)
-    ]
+    assert [(e.credit_type, e.operation, e.amount, e.balance_after) for e in entries] == [("kickstart", "grant", 5, 5)]
     assert balance(user).kickstart == 5
     assert services.credits_grant_kickstart(user=user) is None  # a second grant is refused by its ref
     assert balance(user).total == 5
