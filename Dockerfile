@@ -9,7 +9,9 @@ COPY accounts accounts
 COPY tasks tasks
 COPY notes notes
 COPY ai ai
+COPY onboarding onboarding
 COPY billing billing
+COPY credits credits
 COPY gamification gamification
 COPY recovery recovery
 COPY notifications notifications
@@ -29,7 +31,9 @@ COPY --chown=app:app accounts accounts
 COPY --chown=app:app tasks tasks
 COPY --chown=app:app notes notes
 COPY --chown=app:app ai ai
+COPY --chown=app:app onboarding onboarding
 COPY --chown=app:app billing billing
+COPY --chown=app:app credits credits
 COPY --chown=app:app gamification gamification
 COPY --chown=app:app recovery recovery
 COPY --chown=app:app notifications notifications

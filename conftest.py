@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from model_bakery import baker
 from rest_framework.test import APIClient
 
@@ -69,3 +73,32 @@ def client_for():
 @pytest.fixture
 def api(client_for, user) -> APIClient:
     return client_for(user)
+
+
+@pytest.fixture
+def concurrently() -> Callable[[int, Callable[[int], Any]], list[Any]]:
+    """`concurrently(n, target)`: run `target(i)` in n threads released at once by a barrier;
+    an exception is returned in its slot; each thread closes its DB connection. Needs
+    `@pytest.mark.django_db(transaction=True)`. (tasks/tests/conftest.py has its own copy.)"""
+
+    def run(count: int, target: Callable[[int], Any]) -> list[Any]:
+        barrier = threading.Barrier(count)
+        results: list[Any] = [None] * count
+
+        def worker(i: int) -> None:
+            try:
+                barrier.wait()
+                results[i] = target(i)
+            except Exception as exc:  # surfaced to the test through results
+                results[i] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return results
+
+    return run

@@ -19,7 +19,7 @@ from perpetua.api.exceptions import Forbidden, Unauthorized
 from perpetua.api.serializers import format_datetime
 
 # The project's own apps, whose rows make up a user's data (CONTRACT §2).
-EXPORT_APPS = ("accounts", "tasks", "notes", "ai", "billing", "gamification", "recovery", "notifications")
+EXPORT_APPS = ("accounts", "tasks", "notes", "ai", "billing", "credits", "gamification", "recovery", "notifications")
 _SENSITIVE_COLUMNS = frozenset({"password", "token_hash"})
 _OWNER_FIELD_NAMES = ("user", "owner")
 

@@ -4,9 +4,10 @@ Accounts sits low (every app reads users), so it cannot call the apps that give 
 account something without an upward import. This module sits one floor above them:
 the Google sign-in view and `manage.py issue_token` both come through here, and
 `_on_sign_up` runs exactly once per account, inside the transaction that creates it.
-Issue 8's kickstart credits are one more line in `_on_sign_up` (a call to the credits
-app's service), with no import from accounts upward. Achievement progress needs no
-line: gamification creates a missing progress row on the first completion.
+The kickstart credits are one line in `_on_sign_up` (the credits app's service, whose
+unique ledger ref makes a second grant impossible), with no import from accounts
+upward. Achievement progress needs no line: gamification creates a missing progress
+row on the first completion.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from django.db import transaction
 from accounts import services as accounts_services
 from accounts.models import User
 from accounts.services import SignInResult
+from credits import services as credits_services
 
 logger = logging.getLogger(__name__)
 
 
 def _on_sign_up(*, user: User, method: str) -> None:
     """Everything a new account gets, once, inside the sign-up transaction."""
+    credits_services.credits_grant_kickstart(user=user)
     logger.info("user %s signed up (%s)", user.pk, method)
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "notes",
     "ai",
     "billing",
+    "credits",
     "gamification",
     "recovery",
     "notifications",

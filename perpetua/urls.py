@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("notes.urls")),
     path("", include("ai.urls")),
     path("", include("billing.urls")),
+    path("", include("credits.urls")),
     path("", include("gamification.urls")),
     path("", include("recovery.urls")),
     path("", include("notifications.urls")),

@@ -4,9 +4,11 @@ django-prometheus already exports request latency histograms by view, response
 counts by status and exceptions. The counters below are the domain ones; other apps
 increment them:
 
-    from perpetua.api.metrics import CREDITS_CONSUMED, JOBS_PROCESSED
-    CREDITS_CONSUMED.labels(operation="chat").inc(cost)
+    from perpetua.api.metrics import JOBS_PROCESSED
     JOBS_PROCESSED.labels(job="send_push", outcome="succeeded").inc()
+
+The credits counters are incremented by `credits.services` only, after the movement
+commits (granted, consumed, expired and refunded, by credit type).
 
 `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (constant-time
 comparison): no/other scheme → 401 with `WWW-Authenticate: Bearer`, wrong token → 403,
@@ -31,10 +33,19 @@ from prometheus_client.core import GaugeMetricFamily
 
 from perpetua.api.exceptions import AccessDenied, NotFound
 
+CREDITS_GRANTED = Counter(
+    "perpetua_credits_granted",
+    "AI credits granted, by credit type (kickstart, daily, subscription, purchased).",
+    ["credit_type"],
+)
 CREDITS_CONSUMED = Counter(
     "perpetua_credits_consumed",
-    "AI credits consumed, by operation (chat, subtasks, note_convert, transcribe).",
-    ["operation"],
+    "AI credits consumed, by credit type and operation (chat, subtasks, note_convert, transcribe).",
+    ["credit_type", "operation"],
+)
+CREDITS_EXPIRED = Counter("perpetua_credits_expired", "AI credits expired unused, by credit type.", ["credit_type"])
+CREDITS_REFUNDED = Counter(
+    "perpetua_credits_refunded", "AI credits refunded after a failed AI call, by credit type.", ["credit_type"]
 )
 JOBS_PROCESSED = Counter(
     "perpetua_jobs_processed",

@@ -25,14 +25,14 @@ def test_metrics_require_the_bearer_token(anon_client, settings):
 def test_metrics_exposition(api, anon_client, settings):
     settings.METRICS_TOKEN = "s3cret"
     api.get("/api/v1/echo")
-    CREDITS_CONSUMED.labels(operation="chat").inc()
+    CREDITS_CONSUMED.labels(credit_type="daily", operation="chat").inc()
     JOBS_PROCESSED.labels(job="send_push", outcome="succeeded").inc()
     response = anon_client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
-    assert 'perpetua_credits_consumed_total{operation="chat"}' in text
+    assert 'perpetua_credits_consumed_total{credit_type="daily",operation="chat"}' in text
     assert 'perpetua_jobs_processed_total{job="send_push",outcome="succeeded"}' in text
 
 
