@@ -79,7 +79,7 @@ def api(client_for, user) -> APIClient:
 def concurrently() -> Callable[[int, Callable[[int], Any]], list[Any]]:
     """`concurrently(n, target)`: run `target(i)` in n threads released at once by a barrier;
     an exception is returned in its slot; each thread closes its DB connection. Needs
-    `@pytest.mark.django_db(transaction=True)`. (tasks/tests/conftest.py has its own copy.)"""
+    `@pytest.mark.django_db(transaction=True)`."""
 
     def run(count: int, target: Callable[[int], Any]) -> list[Any]:
         barrier = threading.Barrier(count)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from model_bakery import baker
 
 from gamification.services import CompletionProgress
@@ -57,31 +54,3 @@ def progress_calls(monkeypatch) -> list[Any]:
 
     monkeypatch.setattr("gamification.services.progress_record_completion", fake)
     return calls
-
-
-@pytest.fixture
-def concurrently() -> Callable[[int, Callable[[int], Any]], list[Any]]:
-    """`concurrently(n, target)`: run `target(i)` in n threads released at once; each
-    thread closes its DB connection. Needs `@pytest.mark.django_db(transaction=True)`."""
-    return _run_concurrently
-
-
-def _run_concurrently(count: int, target: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # surfaced to the test through results
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
