@@ -285,7 +285,10 @@ def occurrence_after(rule: BoundedRRule, moment: dt.datetime, *, inclusive: bool
 
     None when it has none within RRULE_SEARCH_HORIZON_DAYS of the later of `moment` and
     the anchor, or when finding out would walk more than RRULE_MAX_ITERATIONS months."""
-    horizon_end = max(moment, rule.anchor) + dt.timedelta(days=settings.RRULE_SEARCH_HORIZON_DAYS)
+    try:
+        horizon_end = max(moment, rule.anchor) + dt.timedelta(days=settings.RRULE_SEARCH_HORIZON_DAYS)
+    except OverflowError:  # a horizon set beyond the calendar: the month budget still ends the walk
+        horizon_end = dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1)
     # Each budget unit is at least one calendar month forward: past this, past the horizon.
     rule._walk_budget = min(settings.RRULE_MAX_ITERATIONS, _months_between(rule.anchor, horizon_end) + 3)
     rule._walked = 0
