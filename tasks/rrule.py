@@ -12,8 +12,9 @@ The one place of every recurrence rule; the services only call it.
 * dateutil walks a rule period by period from its anchor and, when no period matches,
   on until the year 9999: seconds of CPU in one request. Every search here is bounded
   twice: by the horizon (`RRULE_SEARCH_HORIZON_DAYS` after the later of the anchor and
-  the search start; an occurrence beyond it counts as none) and by the number of
-  calendar months walked (`RRULE_MAX_ITERATIONS`).
+  the search start; an occurrence beyond it counts as none) and by the number of steps
+  walked (`RRULE_MAX_ITERATIONS`: one per period of a MONTHLY or YEARLY rule, one per
+  calendar month of a DAILY or WEEKLY one).
 * A client's rule (create, template PATCH, recurrence edit from an instance) must have a
   next occurrence within the horizon, and the anchor (`dtstart`) must lie within
   `TEMPLATE_DTSTART_MAX_DAYS` before and `TEMPLATE_DTSTART_MAX_AHEAD_DAYS` after now,
@@ -208,7 +209,7 @@ class _WalkExhausted(Exception):
 
 
 class BoundedRRule(RRule):
-    """dateutil's rule, with a budget on the calendar months one search may walk.
+    """dateutil's rule, with a budget on the steps one search may walk.
 
     dateutil has no such bound, and a rule whose periods never match (BYSETPOS=6 of the
     Mondays of a month) yields nothing, so nothing outside it can stop the walk before
@@ -218,11 +219,11 @@ class BoundedRRule(RRule):
     read is the counter.
     """
 
-    def __init__(self, *args: Any, anchor: dt.datetime, **kwargs: Any) -> None:
-        self.anchor = anchor
+    def __init__(self, freq: int, *, anchor: dt.datetime, interval: int = 1, **kwargs: Any) -> None:
+        self.anchor, self.freq, self.interval = anchor, freq, interval
         self._walk_budget: int | None = None
         self._walked = 0
-        super().__init__(*args, **kwargs)
+        super().__init__(freq, interval=interval, **kwargs)
 
     @property  # type: ignore[override]
     def _byeaster(self) -> Any:
@@ -276,21 +277,26 @@ def rrule_build(*, rrule: Any, dtstart: dt.datetime, tz: dt.tzinfo = dt.UTC) -> 
     return _build(rrule_parse(rrule), dtstart=dtstart, tz=tz)
 
 
-def _months_between(start: dt.datetime, end: dt.datetime) -> int:
-    return max(0, (end.year - start.year) * 12 + end.month - start.month)
+def _walk_steps(rule: BoundedRRule, *, until: dt.datetime) -> int:
+    """dateutil's steps from the anchor to `until`: one per period of a MONTHLY or YEARLY
+    rule, at most one per calendar month of a DAILY or WEEKLY one; +3 for the counter's
+    reads before the first step and the period `until` falls in."""
+    months = max(0, (until.year - rule.anchor.year) * 12 + until.month - rule.anchor.month)
+    per_step = {YEARLY: 12 * rule.interval, MONTHLY: rule.interval}.get(rule.freq, 1)
+    return -(-months // per_step) + 3
 
 
 def occurrence_after(rule: BoundedRRule, moment: dt.datetime, *, inclusive: bool = False) -> dt.datetime | None:
     """The rule's first occurrence after `moment` (at or after with `inclusive`), in UTC.
 
     None when it has none within RRULE_SEARCH_HORIZON_DAYS of the later of `moment` and
-    the anchor, or when finding out would walk more than RRULE_MAX_ITERATIONS months."""
+    the anchor, or when finding out would walk more than RRULE_MAX_ITERATIONS steps."""
     try:
         horizon_end = max(moment, rule.anchor) + dt.timedelta(days=settings.RRULE_SEARCH_HORIZON_DAYS)
     except OverflowError:  # a horizon set beyond the calendar: the month budget still ends the walk
         horizon_end = dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1)
-    # Each budget unit is at least one calendar month forward: past this, past the horizon.
-    rule._walk_budget = min(settings.RRULE_MAX_ITERATIONS, _months_between(rule.anchor, horizon_end) + 3)
+    # Past this many steps the walk is past the horizon.
+    rule._walk_budget = min(settings.RRULE_MAX_ITERATIONS, _walk_steps(rule, until=horizon_end))
     rule._walked = 0
     try:
         found = rule.after(moment, inc=inclusive)
