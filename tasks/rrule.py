@@ -205,7 +205,7 @@ def rrule_parse(rrule: Any) -> ParsedRule:
 
 
 class _WalkExhausted(Exception):
-    """A search walked its budget of calendar months without an answer."""
+    """A search walked its budget of steps without an answer."""
 
 
 class BoundedRRule(RRule):
