@@ -325,6 +325,14 @@ MAX_TASK_DUE_DAYS = env.int("MAX_TASK_DUE_DAYS", default=30)
 MAX_REMINDERS_PER_TASK = env.int("MAX_REMINDERS_PER_TASK", default=5)
 REMINDER_MAX_OFFSET_MINUTES = env.int("REMINDER_MAX_OFFSET_MINUTES", default=43200)  # 30 days
 TEMPLATE_DTSTART_MAX_DAYS = env.int("TEMPLATE_DTSTART_MAX_DAYS", default=366)
+TEMPLATE_DTSTART_MAX_AHEAD_DAYS = env.int("TEMPLATE_DTSTART_MAX_AHEAD_DAYS", default=1830)
+# Every occurrence search stops this far after its start (an occurrence beyond counts as
+# none; 1500 > 1461, the longest gap of a Feb-29 rule) and after this many steps of the
+# walk (one per period of a monthly or yearly rule, per calendar month of a daily or weekly one).
+RRULE_SEARCH_HORIZON_DAYS = env.int("RRULE_SEARCH_HORIZON_DAYS", default=1500)
+RRULE_MAX_ITERATIONS = env.int("RRULE_MAX_ITERATIONS", default=600)
+MAX_TASK_DUE_PAST_DAYS = env.int("MAX_TASK_DUE_PAST_DAYS", default=366)
+REMINDER_MAX_AHEAD_DAYS = env.int("REMINDER_MAX_AHEAD_DAYS", default=366)
 MAX_TOMBSTONES = env.int("MAX_TOMBSTONES", default=3)
 TOMBSTONE_TTL_DAYS = env.int("TOMBSTONE_TTL_DAYS", default=30)
 FOCUS_COMPLETION_RATIO = env.float("FOCUS_COMPLETION_RATIO", default=0.5)
