@@ -94,6 +94,8 @@ class Payment(models.Model):
     # A renewal: the period end it renews and which attempt this is (1..PAST_DUE_MAX_FAILURES).
     renews_period_end = models.DateTimeField(null=True, blank=True)
     attempt = models.PositiveSmallIntegerField(default=1)
+    # When the provider says it was captured or declined (a declined renewal is retried from then).
+    outcome_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

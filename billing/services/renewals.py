@@ -105,7 +105,10 @@ def renewal_request(*, user_id: object, now: dt.datetime | None = None) -> str:
             return "waiting"  # asked already; its outcome comes as a webhook
         if payment is None:
             previous = renewals.filter(attempt=attempt - 1).first()
-            if previous is not None and previous.updated_at + timedelta(hours=settings.RENEWAL_RETRY_HOURS) > now:
+            if previous is not None and (
+                previous.status != PaymentStatus.DECLINED
+                or (previous.outcome_at or previous.updated_at) + timedelta(hours=settings.RENEWAL_RETRY_HOURS) > now
+            ):
                 return "waiting"
             source_id = _card_on_file(user_id=user_id)
             payment = Payment.objects.create(
@@ -119,8 +122,8 @@ def renewal_request(*, user_id: object, now: dt.datetime | None = None) -> str:
             )
             if not source_id or not sub.last_payment_id:
                 # Nothing to charge: the attempt fails at once and counts like a decline.
-                payment.status = PaymentStatus.DECLINED
-                payment.save(update_fields=["status", "updated_at"])
+                payment.status, payment.outcome_at = PaymentStatus.DECLINED, now
+                payment.save(update_fields=["status", "outcome_at", "updated_at"])
                 subscription_apply(user=user_id, trigger=Trigger.PAYMENT_DECLINED, payment=payment, now=now)
                 return "no_card"
         previous_payment_id = sub.last_payment_id

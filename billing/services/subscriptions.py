@@ -139,7 +139,8 @@ def _on_declined(sub: Subscription, *, payment: Payment | None, now: dt.datetime
     sub.failed_payment_count += 1
     if sub.failed_payment_count >= settings.PAST_DUE_MAX_FAILURES:
         sub.status = SubscriptionStatus.GRACE
-        sub.grace_until = now + dt.timedelta(days=settings.GRACE_PERIOD_DAYS)
+        # Grace runs from the failure that started it (the event's time, never before now).
+        sub.grace_until = max(now, occurred_at) + dt.timedelta(days=settings.GRACE_PERIOD_DAYS)
         return (
             "grace_started",
             "Pro ends soon",
@@ -305,13 +306,18 @@ def _tier_sync(*, user_id: Any, status: str | None, trigger: Trigger, now: dt.da
         credits_services.credits_grant_daily(user=user, now=now)
 
 
-def payment_mark(*, payment: Payment, status: str, payment_id: str | None = None) -> None:
+def payment_mark(
+    *, payment: Payment, status: str, payment_id: str | None = None, outcome_at: dt.datetime | None = None
+) -> None:
     """Record what the provider said about a payment (the caller holds its row lock)."""
     fields = ["status", "updated_at"]
     payment.status = status
     if payment_id and not payment.payment_id:
         payment.payment_id = payment_id
         fields.append("payment_id")
+    if outcome_at is not None:
+        payment.outcome_at = outcome_at
+        fields.append("outcome_at")
     payment.save(update_fields=fields)
 
 

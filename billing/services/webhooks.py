@@ -149,7 +149,7 @@ def _apply(*, event_type: str, data: dict[str, Any], now: dt.datetime, occurred_
     if event_type == CAPTURED:
         if payment.status == PaymentStatus.CAPTURED:
             return WebhookEventStatus.IGNORED, "payment captured already"
-        payment_mark(payment=payment, status=PaymentStatus.CAPTURED, payment_id=payment_id)
+        payment_mark(payment=payment, status=PaymentStatus.CAPTURED, payment_id=payment_id, outcome_at=occurred_at)
         if payment.kind == PaymentKind.CREDITS:
             return _credits_paid(payment=payment)
         transition = subscription_apply(
@@ -160,7 +160,7 @@ def _apply(*, event_type: str, data: dict[str, Any], now: dt.datetime, occurred_
     # A failed attempt: declined, expired or cancelled before capture.
     if payment.status in (PaymentStatus.CAPTURED, PaymentStatus.DECLINED):
         return WebhookEventStatus.IGNORED, f"payment {payment.status} already"
-    payment_mark(payment=payment, status=PaymentStatus.DECLINED, payment_id=payment_id)
+    payment_mark(payment=payment, status=PaymentStatus.DECLINED, payment_id=payment_id, outcome_at=occurred_at)
     if payment.kind != PaymentKind.RENEWAL:
         return WebhookEventStatus.PROCESSED, "checkout attempt failed"
     transition = subscription_apply(

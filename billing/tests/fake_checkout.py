@@ -65,7 +65,9 @@ class FakeCheckout:
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
                 with fake._lock:
-                    fake.requests.append(Received("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    fake.requests.append(
+                        Received("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
                 if fake.mode == "hang":
                     fake._stop.wait(fake.hang_seconds)
                 if fake.mode == "500":

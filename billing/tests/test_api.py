@@ -194,4 +194,3 @@ def test_a_new_subscriber_gets_daily_and_subscription_credits(client_for, user, 
 
     assert balance["subscription"] == 100 and balance["daily"] == 10
     assert credits_services.credits_grant_subscription(user=user, period_ref=str(Payment.objects.get().id)) is None
-
