@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
         "AchievementPerkTypeEnum": "gamification.models.PerkType",
         "ReminderTypeEnum": "tasks.models.ReminderType",
         "ReminderMethodEnum": "tasks.models.ReminderMethod",
+        "SubscriptionStatusEnum": "billing.models.SubscriptionStatus",
+        "PurchaseStatusEnum": ["pending"],
     },
 }
 
