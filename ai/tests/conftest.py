@@ -42,8 +42,6 @@ def ai_post():
     """POST JSON with a fresh Idempotency-Key (required on every /ai/* POST)."""
 
     def _post(client, path: str, body: dict | None = None, **headers):
-        return client.post(
-            path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()), **headers
-        )
+        return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()), **headers)
 
     return _post
