@@ -190,10 +190,8 @@ def test_tools_never_return_another_users_rows(api, user, make_user, make_task, 
     give_credits(user, 1)
     make_task(title="my dentist appointment")
     other = make_task(owner=make_user(), title="their secret plan")
-    fake_llm.script(
-        {"tool_calls": [("get_task", {"task_id": str(other.pk)}), ("search_tasks", {"query": "", "include_completed": True})]},
-        {"text": "done"},
-    )  # fmt: skip
+    calls = [("get_task", {"task_id": str(other.pk)}), ("search_tasks", {"query": "", "include_completed": True})]
+    fake_llm.script({"tool_calls": calls}, {"text": "done"})
     assert ai_post(api, CHAT, {"message": "look"}).status_code == 200
     tool_results = {m["tool_call_id"]: m["content"] for m in fake_llm.requests[1]["messages"] if m["role"] == "tool"}
     assert tool_results["call_0"] == "No task of this user has that id."

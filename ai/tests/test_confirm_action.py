@@ -83,9 +83,8 @@ def test_create_subtasks_have_source_ai_and_respect_the_limit(api, user, make_ta
     data = response.json()["data"]
     assert data["task_id"] == str(task.pk)
     assert [(s["title"], s["source"], s["order_index"]) for s in data["subtasks"]] == [("A", "ai", 0), ("B", "ai", 1)]
-    too_many = _confirm(
-        ai_post, api, "create_subtasks", {"task_id": str(task.pk), "subtasks": [{"title": "C"}, {"title": "D"}, {"title": "E"}]}
-    )  # fmt: skip
+    three = [{"title": "C"}, {"title": "D"}, {"title": "E"}]
+    too_many = _confirm(ai_post, api, "create_subtasks", {"task_id": str(task.pk), "subtasks": three})
     assert too_many.status_code == 409 and too_many.json()["error"]["code"] == "LIMIT_EXCEEDED"
     assert Subtask.objects.filter(task=task).count() == 2
 
