@@ -33,6 +33,7 @@ from ai.services.calls import Charge, charge_commit, charge_refund, charge_start
 from ai.services.counter import ai_task_request_count
 from perpetua.api.async_views import release_db
 from perpetua.api.handlers import error_body
+from perpetua.api.request_id import get_request_id, reset_request_id, set_request_id
 
 MAX_SUGGESTIONS = 10
 DESCRIPTION_MAX = 500
@@ -182,10 +183,14 @@ class ChatStream:
                  first: str | None, warning: bool) -> None:  # fmt: skip
         self.request, self.charge, self.stream, self.context = request, charge, stream, context
         self.first, self.warning = first, warning
+        self.request_id = get_request_id()
 
     async def events(self) -> AsyncIterator[bytes]:
         """`data: {"text"}` per delta, then the `done` frame and `[DONE]`; or `event: error`."""
         finished = False
+        # The body is sent after the middleware returned: the request's id is set again here,
+        # for the error frame and the log lines of the stream.
+        token = set_request_id(self.request_id)
         try:
             text = self.first
             while text is not None:
@@ -210,6 +215,7 @@ class ChatStream:
             if not finished:
                 # The client went away (or the server is stopping): stop the provider now.
                 await asyncio.shield(self._abandon())
+            reset_request_id(token)
 
     async def _abandon(self) -> None:
         await self.stream.close()
