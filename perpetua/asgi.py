@@ -66,22 +66,24 @@ class BoundedBody:
         await self.app(scope, replay, send)
 
 
-class HTTPRouter:
+class HTTPApp(DjangoHTTPApp):
+    """The bridge, with the AI routes handed to Django's ASGI handler."""
+
     def __init__(self) -> None:
-        self.bridge = DjangoHTTPApp()
+        super().__init__()
         self.async_django = BoundedBody(ASGIHandler())
 
     async def __call__(self, scope, receive, send) -> None:
         if ASYNC_PATHS.match(scope["path"]):
             await self.async_django(scope, receive, send)
         else:
-            await self.bridge(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 application = ProtocolTypeRouter(
     {
         # Admin and Swagger UI assets (/static/) are served by the same process.
-        "http": HTTPRouter(),
+        "http": HTTPApp(),
         # The SPA's origins (CORS_ALLOWED_ORIGINS) and the API's own hosts may open sockets.
         "websocket": OriginValidator(
             URLRouter(websocket_urlpatterns), [*settings.CORS_ALLOWED_ORIGINS, *settings.ALLOWED_HOSTS]

@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "AchievementPerkTypeEnum": "gamification.models.PerkType",
         "ReminderTypeEnum": "tasks.models.ReminderType",
         "ReminderMethodEnum": "tasks.models.ReminderMethod",
+        "AIActionTypeEnum": "ai.models.ActionType",
     },
 }
 

@@ -90,6 +90,9 @@ class FakeOpenAI:
                     return self._json(200, {"unexpected": "shape"})
                 if mode == "hang":
                     return self._wait_for_close(30)
+                schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
+                if schema and "json" not in turn:  # unscripted structured output: a valid example
+                    turn = Turn({**turn, "json": _example(schema, schema.get("$defs", {}))})
                 if body.get("stream"):
                     return self._stream(turn)
                 return self._json(200, _completion(turn))
@@ -148,6 +151,28 @@ class FakeOpenAI:
         return Handler
 
 
+def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A value that satisfies a (strict, pydantic-made) JSON schema."""
+    if "$ref" in schema:
+        return _example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in schema:
+        return _example(schema["anyOf"][0], defs)
+    if "enum" in schema:
+        return schema["enum"][-1]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: _example(sub, defs) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_example(schema["items"], defs) for _ in range(2)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return "Example " + str(schema.get("title", "text")).lower()
+
+
 def _tool_calls(turn: Turn) -> list[dict[str, Any]]:
     return [
         {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
@@ -198,3 +223,9 @@ def _stream_chunks(turn: Turn) -> list[dict[str, Any]]:
     chunks.extend(chunk({"content": piece}) for piece in pieces)
     chunks.append(chunk({}, "stop"))
     return chunks
+
+
+if __name__ == "__main__":  # a stand-in provider for manual runs: python -m ai.tests.fake_openai
+    server = FakeOpenAI().start()
+    print(server.base_url, flush=True)
+    server.thread.join()
