@@ -119,6 +119,16 @@ else:
     # django-ratelimit wants a shared cache; local memory is only the embedded default.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001", *_SQLITE_SILENCED]
 
+# The token's user and session, cached for this long (accounts.selectors; 0 = one query per
+# request). Logout, refresh-token reuse, tier and profile changes, deactivation and deletion
+# invalidate it at once in the shared cache, which every process sees; a process-local cache
+# could not be reached by the others (a second server, the worker, cron), so it needs Redis.
+AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+# How long an invalidated user stays uncacheable: longer than a request takes to read and fill.
+AUTH_CACHE_STALE_SECONDS = env.int("AUTH_CACHE_STALE_SECONDS", default=60)
+if AUTH_CACHE_SECONDS and not REDIS_URL and not TESTING:
+    raise ImproperlyConfigured("AUTH_CACHE_SECONDS needs REDIS_URL: other processes cannot invalidate a local cache")
+
 # --- Job queue (django-tasks with its database backend) ------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
@@ -194,7 +204,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["perpetua.api.ratelimit.BucketRateLimit"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["perpetua.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["perpetua.api.parsers.JSONParser"],
     "DEFAULT_METADATA_CLASS": "perpetua.api.metadata.Metadata",
     "DEFAULT_PAGINATION_CLASS": "perpetua.api.pagination.OffsetPagination",
