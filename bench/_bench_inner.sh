@@ -61,6 +61,7 @@ fi
     python3 bench/profile_top.py "$out.profile.txt" "${PROFILE_PATTERN:-perpetua|accounts|tasks|django/core|rest_framework/views|psycopg/cursor|renderers|middleware|uvicorn}" | head -60
   fi
   $PY manage.py shell -v0 -c "exec(open('bench/queries.py').read())"
+  CPU_PER_OP_N="${CPU_PER_OP_N:-100}" $PY manage.py shell -v0 -c "exec(open('bench/cpu_per_op.py').read())"
   if grep -q -E "Traceback|ERROR" "$work/server.log"; then echo; echo "server log:"; tail -20 "$work/server.log"; fi
 } | tee "$out.txt"
 echo "results: $out.txt"

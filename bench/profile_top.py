@@ -6,6 +6,7 @@ inclusive list (the self list is always the top 25).
 
 import collections
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -38,4 +39,5 @@ def main(path: str, pattern: str | None) -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the listing quietly
     main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
