@@ -178,7 +178,7 @@ def test_a_request_that_read_the_row_before_a_change_cannot_cache_it(auth_cache,
 
 def test_cache_down_falls_back_to_the_database(auth_cache, user, settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     session = session_start(user=user)
     client = bearer(session.access_token)
@@ -264,7 +264,7 @@ def _private_pem() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_logout_and_tier_change_in_one_process_are_seen_by_another_at_once(redis_url, settings, user, make_user):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": redis_url}}
     settings.AUTH_CACHE_SECONDS = 60
     session = session_start(user=user)
 
@@ -280,3 +280,13 @@ def test_logout_and_tier_change_in_one_process_are_seen_by_another_at_once(redis
     assert APIClient().post(LOGOUT, {"refresh_token": session.refresh_token}, format="json").status_code == 200
     after = _request_in_another_process(redis_url=redis_url, token=session.access_token)
     assert (after["status"], after["queries"]) == (401, 0)  # refused by the shared marker, no query
+
+
+def test_the_production_redis_backend_keeps_one_client_and_behaves_as_djangos(redis_url, settings):
+    settings.CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": redis_url}}
+    cache.set("k", {"v": 1}, 30)
+    assert cache.add("k", "other", 30) is False
+    assert cache.get_many(["k", "missing"]) == {"k": {"v": 1}}
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)  # built once, reused
+    cache.delete("k")
+    assert cache.get("k") is None
