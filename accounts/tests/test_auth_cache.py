@@ -177,9 +177,7 @@ def test_a_request_that_read_the_row_before_a_change_cannot_cache_it(auth_cache,
 
 
 def test_cache_down_falls_back_to_the_database(auth_cache, user, settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     session = session_start(user=user)
     client = bearer(session.access_token)
     assert client.get(ME).status_code == 200
