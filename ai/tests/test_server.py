@@ -98,7 +98,9 @@ def test_stream_frames_each_token_as_it_arrives_then_done(server, user, fake_llm
     conn.close()
     texts = [json.loads(data)["text"] for event, data in frames[:3]]
     assert texts == ["Hel", "lo ", "world"]
-    assert arrived[2] - arrived[0] > 0.6  # flushed as they came, not buffered to the end
+    # Flushed as they came, not buffered to the end (buffered frames arrive together; a
+    # loaded machine may delay the first frame, so less than one of the two 0.4 s gaps).
+    assert arrived[2] - arrived[0] > 0.3
     done = json.loads(frames[3][1])
     assert done == {
         "done": True, "suggested_actions": [], "credits_used": 1, "credits_remaining": 1, "ai_request_warning": False
