@@ -1,0 +1,1 @@
+"""Outside services of the ai app, one module per subject."""

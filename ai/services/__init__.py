@@ -1,0 +1,1 @@
+"""Writes of the ai app, one module per subject."""

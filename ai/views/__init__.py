@@ -1,0 +1,1 @@
+"""HTTP views of the ai app, one module per subject."""
