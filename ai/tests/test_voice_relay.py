@@ -245,3 +245,19 @@ async def test_deepgram_failing_mid_session_is_transcription_failed_with_the_tra
     assert await _closed_with(communicator) == 4503
     assert await sync_to_async(_voice_debits)(pro) == []  # a provider failure costs nothing
     assert await sync_to_async(_balance)(pro) == 20
+
+
+async def test_credits_spent_elsewhere_during_a_session_leave_the_balance_at_zero_not_below(pro, fake_deepgram):
+    fake_deepgram.transcripts = ["long note"]
+    fake_deepgram.seconds_per_frame = 80.0  # costs 10
+    communicator, _ = await _start(pro)
+    await communicator.send_to(bytes_data=b"frame")
+    await _receive(communicator)
+    await _receive(communicator)
+    await sync_to_async(credits_services.credits_debit)(user=pro, amount=18, reason="chat")
+
+    await communicator.send_json_to({"type": "end_stream"})
+
+    complete = await _receive(communicator)
+    assert complete["credits_used"] == 2 and complete["credits_remaining"] == 0
+    assert await sync_to_async(_balance)(pro) == 0
