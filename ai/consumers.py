@@ -11,7 +11,7 @@ The browser streams WebM/Opus frames; each is relayed to Deepgram's live API
 3. relay binary frames (over VOICE_MAX_FRAME_BYTES: refused with a PAYLOAD_TOO_LARGE
    message, not relayed, the session goes on);
 4. end, exactly once, by the first of: `end_stream` → `complete`; the cap
-   (MAX_VOICE_DURATION_SECONDS after the first frame) → MAX_DURATION_EXCEEDED then
+   (MAX_VOICE_DURATION_SECONDS after `connected`) → MAX_DURATION_EXCEEDED then
    `complete`; Deepgram failing → TRANSCRIPTION_FAILED with the transcript so far, nothing
    charged; the client leaving → its finals kept as a note. All but a failure charge once
    for the audio received (`voice_session_charge`).
@@ -77,6 +77,7 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
         self.first_frame_at: float | None = None
         self.last_frame_at: float | None = None
         self.client_gone = False
+        self.refused = False
         self._ending: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         await self.accept()
@@ -87,8 +88,8 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
             self._timers.append(asyncio.create_task(self._auth_deadline()))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self._ending is not None:
-            return  # ending: late frames and messages are not part of the session
+        if self._ending is not None or self.refused:
+            return  # ending or refused: late frames and messages are not part of the session
         if self.user is None:
             message = _json(text_data)
             if message.get("type") == "auth" and isinstance(message.get("token"), str) and message["token"]:
@@ -97,8 +98,6 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
             else:
                 await self._refuse("UNAUTHORIZED", 'Authenticate first: ?token= or {"type": "auth", "token"}.')
             return
-        if self.transcriber is None:
-            return  # refused: closing
         if bytes_data is not None:
             await self._relay(bytes_data)
         elif _json(text_data).get("type") == "end_stream":
@@ -130,6 +129,7 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
             await self._refuse("TRANSCRIPTION_FAILED", exc.message)
             return
         self.transcriber = transcriber
+        self._timers.append(asyncio.create_task(self._cap_deadline()))
         await self._send_json(
             {
                 "type": "connected",
@@ -146,7 +146,6 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         if self.first_frame_at is None:
             self.first_frame_at = now
-            self._timers.append(asyncio.create_task(self._cap_deadline()))
         self.last_frame_at = now
         assert self.transcriber is not None
         with contextlib.suppress(TranscriptionServiceUnavailable):  # the failure callback ends the session
@@ -240,6 +239,7 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
     # --- sending --------------------------------------------------------------------------------
 
     async def _refuse(self, code: str, message: str) -> None:
+        self.refused = True
         await self._send_error(code, message)
         await self._close(CLOSE_CODES.get(code, CLOSE_CODES["UNAUTHORIZED"]))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,8 +112,11 @@ class LiveTranscription:
     `open()`, then `send(frame)` for each audio frame, then `close()` (CloseStream: Deepgram
     flushes its last finals, reports the processed duration and closes) or `abort()`.
     Non-empty transcripts go to `on_result`; a failure of Deepgram before `close()` was
-    asked for goes to `on_failure`, once.
+    asked for goes to `on_failure`, once. While the client sends no audio a KeepAlive goes
+    out every KEEPALIVE_SECONDS: Deepgram closes a stream that is silent for 10 s.
     """
+
+    KEEPALIVE_SECONDS = 5.0
 
     def __init__(
         self,
@@ -127,6 +131,8 @@ class LiveTranscription:
         self._stack = contextlib.AsyncExitStack()
         self._connection: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._last_sent = 0.0
         self._closing = False
         self._failed = False
         self._results_end = 0.0  # end of the last stretch of audio Deepgram transcribed
@@ -152,8 +158,11 @@ class LiveTranscription:
         self._connection.on(EventType.MESSAGE, self._message)
         self._connection.on(EventType.ERROR, self._error)
         self._listener = asyncio.create_task(self._connection.start_listening())
+        self._last_sent = time.monotonic()
+        self._keepalive = asyncio.create_task(self._keep_alive())
 
     async def send(self, frame: bytes) -> None:
+        self._last_sent = time.monotonic()
         try:
             await self._connection.send_media(frame)
         except Exception as exc:  # the connection to Deepgram is gone
@@ -175,10 +184,23 @@ class LiveTranscription:
 
     async def abort(self) -> None:
         self._closing = True
-        if self._listener is not None and not self._listener.done():
-            self._listener.cancel()
+        for task in (self._keepalive, self._listener):
+            if task is not None and not task.done():
+                task.cancel()
         with contextlib.suppress(Exception):
             await self._stack.aclose()
+
+    async def _keep_alive(self) -> None:
+        while not self._closing:
+            idle = time.monotonic() - self._last_sent
+            if idle < self.KEEPALIVE_SECONDS:
+                await asyncio.sleep(self.KEEPALIVE_SECONDS - idle)
+                continue
+            self._last_sent = time.monotonic()
+            try:
+                await self._connection.send_keep_alive()
+            except Exception:  # the listener reports the broken connection
+                return
 
     async def _message(self, message: Any) -> None:
         if isinstance(message, ListenV1Results):

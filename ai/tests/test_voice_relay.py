@@ -4,11 +4,14 @@ interim and final transcripts, `complete`, the cap, a client leaving, Deepgram f
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.tokens import access_token_for
+from ai.providers.deepgram import LiveTranscription
 from ai.tests.fake_deepgram import FakeDeepgram, serve_fake_deepgram
 from credits import selectors as credits_selectors
 from credits import services as credits_services
@@ -261,3 +264,14 @@ async def test_credits_spent_elsewhere_during_a_session_leave_the_balance_at_zer
     complete = await _receive(communicator)
     assert complete["credits_used"] == 2 and complete["credits_remaining"] == 0
     assert await sync_to_async(_balance)(pro) == 0
+
+
+async def test_a_silent_client_keeps_the_deepgram_stream_alive(pro, fake_deepgram, monkeypatch):
+    monkeypatch.setattr(LiveTranscription, "KEEPALIVE_SECONDS", 0.2)
+    communicator, _ = await _start(pro)
+    await asyncio.sleep(0.7)  # no audio: Deepgram would close a stream silent for 10 s
+    await communicator.send_json_to({"type": "end_stream"})
+
+    assert (await _receive(communicator))["type"] == "complete"
+    controls = [control["type"] for control in fake_deepgram.sessions[0].controls]
+    assert controls[-1] == "CloseStream" and controls.count("KeepAlive") >= 2
