@@ -7,17 +7,17 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
-from perpetua.api.serializers import ModelSerializer, StrictSerializerMixin
+from perpetua.api.serializers import BooleanField, CharField, IntegerField, ModelSerializer, StrictSerializerMixin
 from perpetua.api.validators import validate_iana_timezone
 
 
 class UserSerializer(ModelSerializer):
     """The User object (CONTRACT §1). `name` is never empty; `google_id` is "" without Google."""
 
-    google_id = serializers.CharField(
+    google_id = CharField(
         read_only=True, allow_blank=True, help_text="Google's `sub`; empty for an account never signed in with Google."
     )
-    name = serializers.CharField(source="display_name", read_only=True, min_length=1, max_length=100)
+    name = CharField(source="display_name", read_only=True, min_length=1, max_length=100)
 
     class Meta:
         model = User
@@ -26,26 +26,26 @@ class UserSerializer(ModelSerializer):
 
 
 class UserUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=100, required=False)
-    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_iana_timezone])
+    name = CharField(min_length=1, max_length=100, required=False)
+    timezone = CharField(max_length=64, required=False, validators=[validate_iana_timezone])
 
 
 class GoogleCallbackSerializer(StrictSerializerMixin, serializers.Serializer):
-    id_token = serializers.CharField(max_length=8192, trim_whitespace=True)
+    id_token = CharField(max_length=8192, trim_whitespace=True)
 
 
 class RefreshSerializer(StrictSerializerMixin, serializers.Serializer):
-    refresh_token = serializers.CharField(max_length=256, required=False, allow_blank=True)
+    refresh_token = CharField(max_length=256, required=False, allow_blank=True)
 
 
 class SignInSerializer(serializers.Serializer):
     """The sign-in / refresh response body, flat (no `data` envelope: CONTRACT §1, the SPA
     reads `access_token` at the top level); also what `manage.py issue_token` prints."""
 
-    access_token = serializers.CharField()
-    refresh_token = serializers.CharField()
-    token_type = serializers.CharField()
-    expires_in = serializers.IntegerField()
+    access_token = CharField()
+    refresh_token = CharField()
+    token_type = CharField()
+    expires_in = IntegerField()
     user = UserSerializer()
 
 
@@ -54,7 +54,7 @@ class UserEnvelopeSerializer(serializers.Serializer):
 
 
 class LoggedOutSerializer(serializers.Serializer):
-    logged_out = serializers.BooleanField()
+    logged_out = BooleanField()
 
 
 class LoggedOutEnvelopeSerializer(serializers.Serializer):
@@ -62,7 +62,7 @@ class LoggedOutEnvelopeSerializer(serializers.Serializer):
 
 
 class AccountDeletedSerializer(serializers.Serializer):
-    deleted = serializers.BooleanField()
+    deleted = BooleanField()
 
 
 class AccountDeletedEnvelopeSerializer(serializers.Serializer):

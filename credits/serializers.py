@@ -9,7 +9,7 @@ from rest_framework import serializers
 from accounts.models import Tier
 from credits.models import CreditEntry, CreditType, Operation
 from credits.selectors import Balance
-from perpetua.api.serializers import DateTimeField, format_datetime
+from perpetua.api.serializers import CharField, ChoiceField, DateTimeField, IntegerField, UUIDField, format_datetime
 
 # What credits were for (`CreditEntry.reason`), as people read it.
 REASON_LABELS = {
@@ -49,19 +49,19 @@ def entry_category(entry: CreditEntry) -> str:
 class CreditHistoryEntrySerializer(serializers.Serializer):
     """A ledger entry (CONTRACT §10) plus the SPA's `user_id`, `type`, `category`, `description`."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    credit_type = serializers.ChoiceField(choices=CreditType.choices)
-    amount = serializers.IntegerField(help_text="Positive for a grant or refund, negative for a debit or expiry.")
-    balance_after = serializers.IntegerField(min_value=0, help_text="The user's total after this entry.")
-    operation = serializers.ChoiceField(choices=Operation.choices)
-    operation_ref = serializers.CharField(allow_null=True)
+    id = UUIDField()
+    user_id = UUIDField()
+    credit_type = ChoiceField(choices=CreditType.choices)
+    amount = IntegerField(help_text="Positive for a grant or refund, negative for a debit or expiry.")
+    balance_after = IntegerField(min_value=0, help_text="The user's total after this entry.")
+    operation = ChoiceField(choices=Operation.choices)
+    operation_ref = CharField(allow_null=True)
     expires_at = DateTimeField(allow_null=True)
-    type = serializers.ChoiceField(choices=HISTORY_TYPES, help_text="`grant` for amount > 0, else `deduct`.")
-    category = serializers.ChoiceField(
+    type = ChoiceField(choices=HISTORY_TYPES, help_text="`grant` for amount > 0, else `deduct`.")
+    category = ChoiceField(
         choices=HISTORY_CATEGORIES, help_text="`ai` for a consume, else the credit type (`purchased` → `purchase`)."
     )
-    description = serializers.CharField()
+    description = CharField()
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -86,11 +86,11 @@ class CreditHistoryEntrySerializer(serializers.Serializer):
 class BalanceSerializer(serializers.Serializer):
     """`/ai/credits` `balance` (CONTRACT §10)."""
 
-    daily_free = serializers.IntegerField(min_value=0, help_text="Daily credits left today (expire at 00:00 UTC).")
-    kickstart = serializers.IntegerField(min_value=0)
-    subscription = serializers.IntegerField(min_value=0)
-    purchased = serializers.IntegerField(min_value=0)
-    total = serializers.IntegerField(min_value=0)
+    daily_free = IntegerField(min_value=0, help_text="Daily credits left today (expire at 00:00 UTC).")
+    kickstart = IntegerField(min_value=0)
+    subscription = IntegerField(min_value=0)
+    purchased = IntegerField(min_value=0)
+    total = IntegerField(min_value=0)
 
     def to_representation(self, balance: Balance) -> dict[str, Any]:
         return {
@@ -105,7 +105,7 @@ class BalanceSerializer(serializers.Serializer):
 class CreditBalanceSerializer(BalanceSerializer):
     """`GET /credits/balance`: the same object plus `daily` (= `daily_free`, the SPA's name)."""
 
-    daily = serializers.IntegerField(min_value=0, help_text="= `daily_free`.")
+    daily = IntegerField(min_value=0, help_text="= `daily_free`.")
 
     def to_representation(self, balance: Balance) -> dict[str, Any]:
         return {**super().to_representation(balance), "daily": balance.daily}
@@ -114,7 +114,7 @@ class CreditBalanceSerializer(BalanceSerializer):
 class AICreditsSerializer(serializers.Serializer):
     balance = BalanceSerializer()
     daily_reset_at = DateTimeField(help_text="The next 00:00 UTC, when daily credits expire and are granted again.")
-    tier = serializers.ChoiceField(choices=Tier.choices)
+    tier = ChoiceField(choices=Tier.choices)
 
 
 class CreditBalanceEnvelopeSerializer(serializers.Serializer):
@@ -128,5 +128,5 @@ class AICreditsEnvelopeSerializer(serializers.Serializer):
 class AdminGrantSerializer(serializers.Serializer):
     """The admin's "grant credits" form."""
 
-    credit_type = serializers.ChoiceField(choices=CreditType.choices)
-    amount = serializers.IntegerField(min_value=1, max_value=100_000)
+    credit_type = ChoiceField(choices=CreditType.choices)
+    amount = IntegerField(min_value=1, max_value=100_000)

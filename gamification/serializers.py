@@ -9,12 +9,12 @@ from rest_framework import serializers
 
 from gamification.models import AchievementDefinition, Category, PerkType
 from gamification.selectors import perk_data
-from perpetua.api.serializers import DateTimeField, ModelSerializer
+from perpetua.api.serializers import BooleanField, CharField, ChoiceField, DateTimeField, IntegerField, ModelSerializer
 
 
 class AchievementPerkSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=PerkType.choices)
-    value = serializers.IntegerField(min_value=0)
+    type = ChoiceField(choices=PerkType.choices)
+    value = IntegerField(min_value=0)
 
 
 class AchievementDefinitionSerializer(ModelSerializer):
@@ -22,9 +22,9 @@ class AchievementDefinitionSerializer(ModelSerializer):
     `Unlock` objects; `message`, `perk_type` and `perk_value` are the SPA's names for
     `description` and `perk`."""
 
-    id = serializers.CharField(source="code", help_text="Stable code of the achievement, e.g. `tasks_5`.")
-    message = serializers.CharField(source="description", allow_blank=True, help_text="= `description`.")
-    category = serializers.ChoiceField(choices=Category.choices)
+    id = CharField(source="code", help_text="Stable code of the achievement, e.g. `tasks_5`.")
+    message = CharField(source="description", allow_blank=True, help_text="= `description`.")
+    category = ChoiceField(choices=Category.choices)
     perk = serializers.SerializerMethodField()
     perk_type = serializers.SerializerMethodField(help_text="= `perk.type`; null without a perk.")
     perk_value = serializers.SerializerMethodField(help_text="= `perk.value`; null without a perk.")
@@ -50,53 +50,53 @@ class AchievementDefinitionSerializer(ModelSerializer):
     def get_perk(self, definition: AchievementDefinition) -> dict[str, Any] | None:
         return perk_data(definition)
 
-    @extend_schema_field(serializers.ChoiceField(choices=PerkType.choices, allow_null=True))
+    @extend_schema_field(ChoiceField(choices=PerkType.choices, allow_null=True))
     def get_perk_type(self, definition: AchievementDefinition) -> str | None:
         perk = perk_data(definition)
         return None if perk is None else perk["type"]
 
-    @extend_schema_field(serializers.IntegerField(min_value=1, allow_null=True))
+    @extend_schema_field(IntegerField(min_value=1, allow_null=True))
     def get_perk_value(self, definition: AchievementDefinition) -> int | None:
         perk = perk_data(definition)
         return None if perk is None else perk["value"]
 
 
 class AchievementStatsSerializer(serializers.Serializer):
-    lifetime_tasks_completed = serializers.IntegerField(min_value=0)
-    current_streak = serializers.IntegerField(
+    lifetime_tasks_completed = IntegerField(min_value=0)
+    current_streak = IntegerField(
         min_value=0, help_text="Consecutive UTC days with a completion, ending today or yesterday; else 0."
     )
-    longest_streak = serializers.IntegerField(min_value=0)
-    focus_completions = serializers.IntegerField(min_value=0)
-    notes_converted = serializers.IntegerField(min_value=0)
+    longest_streak = IntegerField(min_value=0)
+    focus_completions = IntegerField(min_value=0)
+    notes_converted = IntegerField(min_value=0)
 
 
 class AchievementUnlockSerializer(serializers.Serializer):
     """The `Unlock` object (CONTRACT §11), wherever one is returned: completion responses
     and `/achievements/me` `unlocked_achievements` (built by `selectors.unlock_data`)."""
 
-    id = serializers.CharField(help_text="The achievement's code, e.g. `tasks_5`.")
-    achievement_id = serializers.CharField(help_text="= `id`.")
-    name = serializers.CharField()
-    achievement_name = serializers.CharField(help_text="= `name`.")
-    description = serializers.CharField(allow_blank=True)
+    id = CharField(help_text="The achievement's code, e.g. `tasks_5`.")
+    achievement_id = CharField(help_text="= `id`.")
+    name = CharField()
+    achievement_name = CharField(help_text="= `name`.")
+    description = CharField(allow_blank=True)
     unlocked_at = DateTimeField()
     perk = AchievementPerkSerializer(allow_null=True)
 
 
 class AchievementProgressSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="The achievement's code, e.g. `tasks_5`.")
-    name = serializers.CharField()
-    current = serializers.IntegerField(min_value=0)
-    threshold = serializers.IntegerField(min_value=1)
-    unlocked = serializers.BooleanField()
+    id = CharField(help_text="The achievement's code, e.g. `tasks_5`.")
+    name = CharField()
+    current = IntegerField(min_value=0)
+    threshold = IntegerField(min_value=1)
+    unlocked = BooleanField()
 
 
 class EffectiveLimitsSerializer(serializers.Serializer):
-    max_tasks = serializers.IntegerField(min_value=0, help_text="Active tasks: tier base + `max_tasks` perks.")
-    max_notes = serializers.IntegerField(min_value=0, help_text="Notes: tier base + `max_notes` perks.")
-    max_subtasks = serializers.IntegerField(min_value=0, help_text="Subtasks per task (tier).")
-    daily_ai_credits = serializers.IntegerField(
+    max_tasks = IntegerField(min_value=0, help_text="Active tasks: tier base + `max_tasks` perks.")
+    max_notes = IntegerField(min_value=0, help_text="Notes: tier base + `max_notes` perks.")
+    max_subtasks = IntegerField(min_value=0, help_text="Subtasks per task (tier).")
+    daily_ai_credits = IntegerField(
         min_value=0, help_text="Pro: daily credits + `daily_credits` perks; free: 0 (perks wait for Pro)."
     )
 
@@ -104,7 +104,7 @@ class EffectiveLimitsSerializer(serializers.Serializer):
 class AchievementsMeSerializer(serializers.Serializer):
     stats = AchievementStatsSerializer()
     unlocked = serializers.ListField(
-        child=serializers.CharField(), help_text="Codes of every unlocked achievement, oldest unlock first."
+        child=CharField(), help_text="Codes of every unlocked achievement, oldest unlock first."
     )
     unlocked_achievements = AchievementUnlockSerializer(many=True)
     progress = AchievementProgressSerializer(many=True)

@@ -9,19 +9,28 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from notes.models import CONTENT_MAX_LENGTH, VOICE_URL_MAX_LENGTH, Note, TranscriptionStatus
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    UUIDField,
+    format_datetime,
+)
 
 
 class NoteSerializer(serializers.Serializer):
     """Note object; the voice keys are always present (null when unset), as the SPA requires."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    content = serializers.CharField(max_length=CONTENT_MAX_LENGTH)
-    archived = serializers.BooleanField()
-    voice_url = serializers.CharField(allow_null=True)
-    voice_duration_seconds = serializers.IntegerField(allow_null=True, min_value=1)
-    transcription_status = serializers.ChoiceField(choices=TranscriptionStatus.choices, allow_null=True)
+    id = UUIDField()
+    user_id = UUIDField()
+    content = CharField(max_length=CONTENT_MAX_LENGTH)
+    archived = BooleanField()
+    voice_url = CharField(allow_null=True)
+    voice_duration_seconds = IntegerField(allow_null=True, min_value=1)
+    transcription_status = ChoiceField(choices=TranscriptionStatus.choices, allow_null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -56,8 +65,8 @@ class NoteEnvelopeSerializer(serializers.Serializer):
 
 
 class NoteDeletedDataSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    tombstone_id = serializers.UUIDField()
+    id = UUIDField()
+    tombstone_id = UUIDField()
     recoverable_until = DateTimeField()
 
 
@@ -70,15 +79,15 @@ class NoteDeletedResponseSerializer(serializers.Serializer):
 
 def _voice_fields() -> dict[str, serializers.Field]:
     return {
-        "voice_url": serializers.CharField(
+        "voice_url": CharField(
             required=False, allow_null=True, max_length=VOICE_URL_MAX_LENGTH,
             validators=[URLValidator(schemes=["https", "http"])], help_text="Pro only.",
         ),
-        "voice_duration_seconds": serializers.IntegerField(
+        "voice_duration_seconds": IntegerField(
             required=False, allow_null=True, min_value=1, max_value=settings.MAX_VOICE_DURATION_SECONDS,
             help_text="Pro only.",
         ),
-        "transcription_status": serializers.ChoiceField(
+        "transcription_status": ChoiceField(
             choices=TranscriptionStatus.choices, required=False, allow_null=True, help_text="Pro only."
         ),
     }  # fmt: skip
@@ -87,8 +96,8 @@ def _voice_fields() -> dict[str, serializers.Field]:
 class NoteCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     """POST /notes. Limits and the Pro-only voice fields are enforced by `notes.services.note_create`."""
 
-    content = serializers.CharField(max_length=CONTENT_MAX_LENGTH, trim_whitespace=False)
-    archived = serializers.BooleanField(required=False)
+    content = CharField(max_length=CONTENT_MAX_LENGTH, trim_whitespace=False)
+    archived = BooleanField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), **_voice_fields()}
@@ -97,8 +106,8 @@ class NoteCreateSerializer(StrictSerializerMixin, serializers.Serializer):
 class NoteUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     """PATCH|PUT /notes/{id}: every field optional (CONTRACT §0)."""
 
-    content = serializers.CharField(required=False, max_length=CONTENT_MAX_LENGTH, trim_whitespace=False)
-    archived = serializers.BooleanField(required=False)
+    content = CharField(required=False, max_length=CONTENT_MAX_LENGTH, trim_whitespace=False)
+    archived = BooleanField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), **_voice_fields()}

@@ -17,9 +17,13 @@ Configuration (settings, read at call time so tests can override them):
 Outcomes are exceptions with a meaning for the caller:
 `PushNotConfigured` (no/invalid VAPID key: skip), `PushGone` (404/410: the subscription is dead,
 delete it), `PushTemporaryFailure` (429, 5xx, timeouts, connection errors: retry later),
-`PushRejected` (any other refusal, e.g. 400/403/413 or a key the encryption refuses: do not retry).
+`PushRejected` (any other refusal, e.g. 400/403/413 or a key the encryption refuses: do not retry),
+`PushEndpointRefused` (the endpoint is no push service we may contact, or its host resolves to a
+non-public address — notifications.endpoints: nothing was sent; delete the subscription).
 Redirects are not followed (a push service never redirects; following one would let a stored
-endpoint bounce the worker's POST elsewhere): a 3xx is `PushRejected`.
+endpoint bounce the worker's POST elsewhere): a 3xx is `PushRejected`. A host name is connected
+to at an address checked when the connection opens (requests-hardened's IP filter), not at
+whatever a later DNS answer says.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPushException, webpush
+from requests_hardened import Config as HardenedConfig
+from requests_hardened import HTTPSession as HardenedSession
+from requests_hardened.ip_filter import InvalidIPAddress
+
+from notifications import endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +74,10 @@ class PushTemporaryFailure(PushError):
 
 
 class PushRejected(PushError):
+    pass
+
+
+class PushEndpointRefused(PushError):
     pass
 
 
@@ -172,6 +185,34 @@ class _NoRedirectSession(requests.Session):
         return None
 
 
+def _session_for(endpoint: str) -> requests.Session:
+    """A session that may reach `endpoint`'s host, and nothing else (notifications.endpoints).
+
+    Raises PushEndpointRefused (delete, never contacted) or PushTemporaryFailure (DNS down).
+    """
+    origin = endpoint_origin(endpoint)
+    refusal = endpoints.endpoint_refusal(endpoint)
+    if refusal is not None:
+        raise PushEndpointRefused(f"{origin}: {refusal}")
+    target = endpoints.parse_endpoint(endpoint)
+    try:
+        refusal = endpoints.resolved_refusal(target)
+    except OSError as exc:
+        raise PushTemporaryFailure(f"{origin} does not resolve now ({type(exc).__name__})") from None
+    if refusal is not None:
+        raise PushEndpointRefused(f"{origin}: {refusal}")
+    if target.allow_listed_literal:
+        return _NoRedirectSession()  # an address the operator listed: nothing to resolve
+    return HardenedSession(
+        HardenedConfig(
+            ip_filter_enable=True,
+            ip_filter_allow_loopback_ips=False,
+            never_redirect=True,
+            default_timeout=(settings.PUSH_TIMEOUT_SECONDS, settings.PUSH_TIMEOUT_SECONDS),
+        )
+    )
+
+
 def endpoint_origin(endpoint: str) -> str:
     """`scheme://host[:port]`: safe to log (the path is the subscription's capability)."""
     parts = urlsplit(endpoint)
@@ -199,7 +240,7 @@ def push_send(*, endpoint: str, p256dh: str, auth: str, payload: dict[str, Any])
     if signer is None:
         raise PushNotConfigured("VAPID_PRIVATE_KEY is not set or invalid")
     origin = endpoint_origin(endpoint)
-    with _NoRedirectSession() as session:
+    with _session_for(endpoint) as session:
         try:
             webpush(
                 {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
@@ -218,6 +259,8 @@ def push_send(*, endpoint: str, p256dh: str, auth: str, payload: dict[str, Any])
             if status is not None and (status == 429 or status >= 500):
                 raise PushTemporaryFailure(f"{origin} answered {status}") from None
             raise PushRejected(f"{origin} refused the push ({status or exc.message})") from None
+        except InvalidIPAddress as exc:  # DNS answered differently when the connection opened
+            raise PushEndpointRefused(f"{origin} resolved to {exc}, not a public address") from None
         except requests.RequestException as exc:
             raise PushTemporaryFailure(f"{origin} unreachable ({type(exc).__name__})") from None
         except VapidException as exc:

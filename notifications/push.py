@@ -15,6 +15,10 @@ Rules enforced here:
   one `push_send` per subscription, so a retry re-sends to that one browser only.
   404/410 deletes the subscription; 429/5xx/network errors retry with the bounded backoff
   of perpetua.jobs; other refusals are logged and dropped; no VAPID key: logged, skipped.
+* Only browser push services are contacted (notifications.endpoints, issue 9): an endpoint
+  that is not https on PUSH_ALLOWED_HOSTS is refused on registration (400), and a stored one
+  that fails the check at send time — the URL, or a host that resolves to a non-public
+  address — is deleted and logged, never contacted.
   A notification deleted or read before its push goes out is not pushed.
 """
 
@@ -40,7 +44,8 @@ def push_subscription_register(*, user: Any, endpoint: str, p256dh: str, auth: s
     """Store the browser's subscription for `user`; returns (subscription, created).
 
     `created` is False only when the caller already held this endpoint. Inputs are
-    validated by the serializer (http(s) endpoint, base64url keys of 65 / 16 bytes).
+    validated by the serializer (an endpoint notifications.endpoints accepts, base64url keys
+    of 65 / 16 bytes).
     """
     user_id = getattr(user, "pk", user)
     with transaction.atomic():
@@ -142,6 +147,10 @@ def push_send(notification_id: str, subscription_id: str) -> str:
     except providers.PushNotConfigured:
         logger.warning("push for notification %s skipped: VAPID_PRIVATE_KEY is not configured", notification_id)
         return "not-configured"
+    except providers.PushEndpointRefused as exc:
+        PushSubscription.objects.filter(pk=subscription.pk).delete()
+        logger.warning("push subscription %s deleted, never contacted: %s", subscription.pk, exc)
+        return "refused"
     except providers.PushGone as exc:
         PushSubscription.objects.filter(pk=subscription.pk).delete()
         logger.info("push subscription %s deleted: %s", subscription.pk, exc)

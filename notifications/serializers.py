@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from django.core.validators import URLValidator
 from rest_framework import serializers
 
-from notifications import providers
+from notifications import endpoints, providers
 from notifications.models import ENDPOINT_MAX_LENGTH, Notification, PushSubscription
-from perpetua.api.serializers import ModelSerializer, StrictSerializerMixin
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    FloatField,
+    IntegerField,
+    ModelSerializer,
+    StrictSerializerMixin,
+    UUIDField,
+)
 
 
 class NotificationSerializer(ModelSerializer):
     """The Notification object (CONTRACT §13); `message` is the SPA's name for `body`."""
 
-    user_id = serializers.UUIDField(read_only=True)
-    message = serializers.CharField(source="body", read_only=True, allow_blank=True, help_text="= `body`.")
-    task_id = serializers.UUIDField(
-        read_only=True, allow_null=True, help_text="The reminder's task; null for other notifications."
-    )
+    user_id = UUIDField(read_only=True)
+    message = CharField(source="body", read_only=True, allow_blank=True, help_text="= `body`.")
+    task_id = UUIDField(read_only=True, allow_null=True, help_text="The reminder's task; null for other notifications.")
 
     class Meta:
         model = Notification
@@ -39,27 +44,26 @@ class NotificationSerializer(ModelSerializer):
 
 
 class NotificationDeletedSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    deleted = serializers.BooleanField()
+    id = UUIDField()
+    deleted = BooleanField()
 
 
 class PushSubscriptionDeletedSerializer(serializers.Serializer):
-    deleted = serializers.BooleanField(help_text="Always true: the endpoint is no longer the caller's (idempotent).")
+    deleted = BooleanField(help_text="Always true: the endpoint is no longer the caller's (idempotent).")
 
 
 class MarkedCountSerializer(serializers.Serializer):
-    marked_count = serializers.IntegerField(min_value=0)
+    marked_count = IntegerField(min_value=0)
 
 
 # --- Web Push subscriptions -------------------------------------------------------------------------
 
-_endpoint_validator = URLValidator(schemes=["http", "https"], message="Must be an http(s) URL.")
-
 
 def _validate_endpoint(value: str) -> str:
-    if not value.isascii() or any(ch.isspace() for ch in value):
-        raise serializers.ValidationError("Must be an http(s) URL.")
-    _endpoint_validator(value)
+    """Only an https URL of a browser push service (PUSH_ALLOWED_HOSTS): the worker POSTs there."""
+    refusal = endpoints.endpoint_refusal(value)
+    if refusal is not None:
+        raise serializers.ValidationError(refusal)
     return value
 
 
@@ -74,12 +78,10 @@ def _b64url_key(value: str, *, length: int, what: str) -> bytes:
 
 
 class PushSubscriptionKeysSerializer(StrictSerializerMixin, serializers.Serializer):
-    p256dh = serializers.CharField(
+    p256dh = CharField(
         max_length=200, trim_whitespace=True, help_text="The browser's P-256 public key, base64url (65 bytes)."
     )
-    auth = serializers.CharField(
-        max_length=100, trim_whitespace=True, help_text="The browser's auth secret, base64url (16 bytes)."
-    )
+    auth = CharField(max_length=100, trim_whitespace=True, help_text="The browser's auth secret, base64url (16 bytes).")
 
     def validate_p256dh(self, value: str) -> str:
         raw = _b64url_key(value, length=providers.P256_PUBLIC_KEY_BYTES, what="an uncompressed P-256 public key")
@@ -98,26 +100,24 @@ class PushSubscriptionKeysSerializer(StrictSerializerMixin, serializers.Serializ
 class PushSubscriptionInputSerializer(StrictSerializerMixin, serializers.Serializer):
     """The browser's `PushSubscription.toJSON()`, as is."""
 
-    endpoint = serializers.CharField(
+    endpoint = CharField(
         max_length=ENDPOINT_MAX_LENGTH,
         validators=[_validate_endpoint],
-        help_text="The push service URL the browser was given (any http(s) URL).",
+        help_text="The push service URL the browser was given: https, on a browser push service (PUSH_ALLOWED_HOSTS).",
     )
     # camelCase: the browser's own field name.
-    expirationTime = serializers.FloatField(
-        required=False, allow_null=True, help_text="Accepted and ignored (browsers send null)."
-    )
+    expirationTime = FloatField(required=False, allow_null=True, help_text="Accepted and ignored (browsers send null).")
     keys = PushSubscriptionKeysSerializer()
 
 
 class PushSubscriptionRemoveSerializer(StrictSerializerMixin, serializers.Serializer):
-    endpoint = serializers.CharField(max_length=ENDPOINT_MAX_LENGTH, help_text="The endpoint to unsubscribe.")
+    endpoint = CharField(max_length=ENDPOINT_MAX_LENGTH, help_text="The endpoint to unsubscribe.")
 
 
 class PushSubscriptionSerializer(ModelSerializer):
     """A stored subscription. Its keys are not echoed: the auth secret stays server-side."""
 
-    user_id = serializers.UUIDField(read_only=True)
+    user_id = UUIDField(read_only=True)
 
     class Meta:
         model = PushSubscription
@@ -126,7 +126,7 @@ class PushSubscriptionSerializer(ModelSerializer):
 
 
 class VapidPublicKeySerializer(serializers.Serializer):
-    public_key = serializers.CharField(
+    public_key = CharField(
         allow_null=True,
         help_text="The applicationServerKey for pushManager.subscribe (base64url P-256 point); "
         "null when Web Push is not configured on this server.",

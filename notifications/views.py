@@ -136,7 +136,9 @@ class PushSubscriptionView(ApiView):
         operation_id="notifications_push_subscription_create",
         summary="Register this browser's Web Push subscription",
         description=(
-            "Send `PushSubscription.toJSON()` as is. 201 when stored, 200 when the caller already "
+            "Send `PushSubscription.toJSON()` as is. The endpoint must be an https URL of a browser "
+            "push service (PUSH_ALLOWED_HOSTS: FCM, Mozilla, Windows, Apple by default). "
+            "201 when stored, 200 when the caller already "
             "had this endpoint (its keys are refreshed). An endpoint held by another user moves to "
             "the caller (same browser, new sign-in). At most PUSH_MAX_SUBSCRIPTIONS_PER_USER are "
             "kept per user; the least recently registered is dropped."
@@ -145,7 +147,10 @@ class PushSubscriptionView(ApiView):
         responses={
             201: _SUBSCRIPTION_RESPONSE,
             200: _SUBSCRIPTION_RESPONSE,
-            400: error_response("VALIDATION_ERROR: endpoint not an http(s) URL, keys not base64url of 65 / 16 bytes."),
+            400: error_response(
+                "VALIDATION_ERROR: endpoint not an https URL of a browser push service, "
+                "keys not base64url of 65 / 16 bytes."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -163,6 +163,9 @@ ERROR_MAX_DETAILS = env.int("ERROR_MAX_DETAILS", default=20)
 ERROR_MESSAGE_MAX_LENGTH = env.int("ERROR_MESSAGE_MAX_LENGTH", default=200)
 # Most elements one JSON array or object in a request body may hold (checked before validation).
 JSON_MAX_ITEMS = env.int("JSON_MAX_ITEMS", default=1000)
+# Date-times in a request body outside these years (UTC, inclusive) are a 400 (perpetua.api.serializers).
+DATETIME_MIN_YEAR = env.int("DATETIME_MIN_YEAR", default=2000)
+DATETIME_MAX_YEAR = env.int("DATETIME_MAX_YEAR", default=2100)
 
 # --- CORS -------------------------------------------------------------------------
 # Unset: the SPA's dev server (Next.js, port 3000) in development and tests; no origin in
@@ -271,6 +274,22 @@ PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
 PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
 # Browsers per user that receive pushes; registering one more drops the least recently registered.
 PUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("PUSH_MAX_SUBSCRIPTIONS_PER_USER", default=10)
+# The only hosts a subscription's endpoint may name (notifications.endpoints): the push services
+# of Chrome/Edge-Chromium/Opera/Samsung (FCM), Firefox (autopush), Edge on Windows (WNS) and
+# Safari (Apple). `*.example.com` matches below a dot; an IP literal matches itself and skips the
+# public-address check (tests' fake push service only).
+BROWSER_PUSH_SERVICES = [
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.services.mozilla.com",
+    "*.notify.windows.com",
+    "web.push.apple.com",
+    "*.push.apple.com",
+]
+PUSH_ALLOWED_HOSTS = env.list("PUSH_ALLOWED_HOSTS", default=BROWSER_PUSH_SERVICES)
+# Not read from the environment: no deployment can turn plain-http push endpoints on; tests
+# that talk to the fake push service on http://127.0.0.1 set it off (with PUSH_ALLOWED_HOSTS).
+PUSH_REQUIRE_HTTPS = True
 
 # --- Rate limits (per minute; 0 disables) and operations ---------------------------
 RATE_LIMIT_GENERAL = env.int("RATE_LIMIT_GENERAL", default=100)
@@ -309,6 +328,14 @@ MAX_TASK_DUE_DAYS = env.int("MAX_TASK_DUE_DAYS", default=30)
 MAX_REMINDERS_PER_TASK = env.int("MAX_REMINDERS_PER_TASK", default=5)
 REMINDER_MAX_OFFSET_MINUTES = env.int("REMINDER_MAX_OFFSET_MINUTES", default=43200)  # 30 days
 TEMPLATE_DTSTART_MAX_DAYS = env.int("TEMPLATE_DTSTART_MAX_DAYS", default=366)
+TEMPLATE_DTSTART_MAX_AHEAD_DAYS = env.int("TEMPLATE_DTSTART_MAX_AHEAD_DAYS", default=1830)
+# Every occurrence search stops this far after its start (an occurrence beyond counts as
+# none; 1500 > 1461, the longest gap of a Feb-29 rule) and after this many steps of the
+# walk (one per period of a monthly or yearly rule, per calendar month of a daily or weekly one).
+RRULE_SEARCH_HORIZON_DAYS = env.int("RRULE_SEARCH_HORIZON_DAYS", default=1500)
+RRULE_MAX_ITERATIONS = env.int("RRULE_MAX_ITERATIONS", default=600)
+MAX_TASK_DUE_PAST_DAYS = env.int("MAX_TASK_DUE_PAST_DAYS", default=366)
+REMINDER_MAX_AHEAD_DAYS = env.int("REMINDER_MAX_AHEAD_DAYS", default=366)
 MAX_TOMBSTONES = env.int("MAX_TOMBSTONES", default=3)
 TOMBSTONE_TTL_DAYS = env.int("TOMBSTONE_TTL_DAYS", default=30)
 FOCUS_COMPLETION_RATIO = env.float("FOCUS_COMPLETION_RATIO", default=0.5)

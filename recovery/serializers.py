@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from perpetua.api.serializers import DateTimeField, ModelSerializer
+from perpetua.api.serializers import DateTimeField, ModelSerializer, UUIDField
 from recovery.models import ActivityEntry, Tombstone
 
 
@@ -24,7 +24,7 @@ def tombstone_title(payload: Any, *, entity_type: str) -> str | None:
 
 
 class TombstoneSerializer(ModelSerializer):
-    user_id = serializers.UUIDField(read_only=True)
+    user_id = UUIDField(read_only=True)
     title = serializers.SerializerMethodField()
     # A tombstone is never changed after it is written (CONTRACT §0 wants updated_at).
     updated_at = DateTimeField(source="created_at", read_only=True)
@@ -55,7 +55,7 @@ def _dashed_uuid(value: str | None) -> str | None:
 class ActivityEntrySerializer(ModelSerializer):
     """An activity entry (CONTRACT §14); `extra_data` is the SPA's name for `metadata`."""
 
-    user_id = serializers.UUIDField(read_only=True)
+    user_id = UUIDField(read_only=True)
     metadata = serializers.JSONField(read_only=True)
     extra_data = serializers.JSONField(source="metadata", read_only=True, help_text="= `metadata`.")
     request_id = serializers.SerializerMethodField(
@@ -78,6 +78,6 @@ class ActivityEntrySerializer(ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    @extend_schema_field(UUIDField(allow_null=True))
     def get_request_id(self, entry: ActivityEntry) -> str | None:
         return _dashed_uuid(entry.request_id)

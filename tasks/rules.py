@@ -64,14 +64,18 @@ def clean_estimated_duration(minutes: Any) -> int | None:
 
 
 def clean_due_date(due_date: Any, *, created_at: dt.datetime) -> dt.datetime | None:
-    """Due date at most MAX_TASK_DUE_DAYS after the task's creation (CONTRACT §3)."""
+    """Due date at most MAX_TASK_DUE_DAYS after the task's creation (CONTRACT §3) and at
+    most MAX_TASK_DUE_PAST_DAYS before it: an overdue task is fine, one due in year 1 is
+    a client bug."""
     if due_date is None:
         return None
     if not isinstance(due_date, dt.datetime) or timezone.is_naive(due_date):
         raise field_error("due_date", "Must be an ISO-8601 datetime with a timezone.")
-    latest = created_at + dt.timedelta(days=settings.MAX_TASK_DUE_DAYS)
-    if due_date > latest:
-        raise field_error("due_date", f"Must be at most {settings.MAX_TASK_DUE_DAYS} days after the task's creation.")
+    ahead, past = settings.MAX_TASK_DUE_DAYS, settings.MAX_TASK_DUE_PAST_DAYS
+    if not created_at - dt.timedelta(days=past) <= due_date <= created_at + dt.timedelta(days=ahead):
+        raise field_error(
+            "due_date", f"Must be at most {ahead} days after the task's creation and {past} days before it."
+        )
     return due_date
 
 

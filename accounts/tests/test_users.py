@@ -176,3 +176,20 @@ def test_delete_me_removes_the_account_its_data_and_its_sessions(user, make_user
     refresh = APIClient().post("/api/v1/auth/refresh", {"refresh_token": session.refresh_token}, format="json")
     assert refresh.status_code == 401
     assert refresh.json()["error"]["code"] == "INVALID_REFRESH_TOKEN"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"name": 123}, {"name": 1.5}, {"name": True}, {"name": ["Grace"]}, {"timezone": 0}, {"timezone": ["UTC"]}],
+)
+def test_patch_takes_strings_only_never_a_number_made_into_one(api, user, body):
+    """Issue 9: `name: 123` was stored as "123"."""
+    before = user.name
+    response = api.patch(ME, body, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == [{"field": next(iter(body)), "message": "Must be a string."}]
+    user.refresh_from_db()
+    assert user.name == before and user.timezone == "UTC"

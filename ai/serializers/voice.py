@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
-from perpetua.api.serializers import StrictSerializerMixin
+from perpetua.api.serializers import CharField, FloatField, IntegerField, StrictSerializerMixin
 
 AUDIO_URL_MAX_LENGTH = 2000
 
@@ -16,7 +16,7 @@ AUDIO_URL_MAX_LENGTH = 2000
 class TranscribeRequestSerializer(StrictSerializerMixin, serializers.Serializer):
     """The allowed hosts are checked by `ai.services.voice.check_audio_url`."""
 
-    audio_url = serializers.CharField(
+    audio_url = CharField(
         max_length=AUDIO_URL_MAX_LENGTH, validators=[URLValidator(schemes=["https"])],
         help_text="https URL of the recording, on a host in TRANSCRIBE_ALLOWED_HOSTS.",
     )  # fmt: skip
@@ -25,7 +25,7 @@ class TranscribeRequestSerializer(StrictSerializerMixin, serializers.Serializer)
         # The bound is read per request, so a test (or a deployment) may change the setting.
         return {
             **super().get_fields(),
-            "duration_seconds": serializers.IntegerField(
+            "duration_seconds": IntegerField(
                 min_value=1, max_value=settings.MAX_VOICE_DURATION_SECONDS,
                 help_text="Length of the recording in seconds; 5 credits per started minute.",
             ),
@@ -33,11 +33,11 @@ class TranscribeRequestSerializer(StrictSerializerMixin, serializers.Serializer)
 
 
 class TranscribeResultSerializer(serializers.Serializer):
-    transcription = serializers.CharField(allow_blank=True)
-    language = serializers.CharField()
-    confidence = serializers.FloatField(min_value=0, max_value=1)
-    credits_used = serializers.IntegerField(min_value=0)
-    credits_remaining = serializers.IntegerField(min_value=0)
+    transcription = CharField(allow_blank=True)
+    language = CharField()
+    confidence = FloatField(min_value=0, max_value=1)
+    credits_used = IntegerField(min_value=0)
+    credits_remaining = IntegerField(min_value=0)
 
 
 class TranscribeEnvelopeSerializer(serializers.Serializer):

@@ -172,6 +172,7 @@ def test_the_idempotency_key_is_required_and_a_replay_transcribes_once(client_fo
         {"audio_url": AUDIO},
         {"audio_url": AUDIO, "duration_seconds": 0},
         {"audio_url": AUDIO, "duration_seconds": 301},
+        {"audio_url": AUDIO, "duration_seconds": "30"},  # a string is not a number
         {"audio_url": "not a url", "duration_seconds": 30},
         {"audio_url": AUDIO, "duration_seconds": 30, "language": "fr"},
     ],

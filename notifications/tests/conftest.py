@@ -231,8 +231,12 @@ class FakePushService:
 
 
 @pytest.fixture
-def push_service():
+def push_service(settings):
+    """The fake push service, and the settings that let the worker reach it: its IP literal on
+    the allow-list and plain http (production: https on the browsers' push services only)."""
     service = FakePushService()
+    settings.PUSH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.PUSH_REQUIRE_HTTPS = False
     yield service
     service.close()
 

@@ -44,6 +44,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from perpetua.api.serializers import CharField, ChoiceField
+
 logger = logging.getLogger("perpetua.health")
 
 Results = dict[str, dict[str, str]]
@@ -184,14 +186,14 @@ def run_checks(timeout: float | None = None) -> Results:
 _CHECK = inline_serializer(
     "HealthCheck",
     fields={
-        "status": serializers.ChoiceField(choices=["ok", "error", "timeout"]),
-        "error": serializers.CharField(required=False),
+        "status": ChoiceField(choices=["ok", "error", "timeout"]),
+        "error": CharField(required=False),
     },
 )
 _READY = inline_serializer(
     "Readiness",
     fields={
-        "status": serializers.ChoiceField(choices=["ok", "error"]),
+        "status": ChoiceField(choices=["ok", "error"]),
         "checks": serializers.DictField(child=_CHECK),
     },
 )
@@ -207,7 +209,7 @@ class LiveView(_ProbeView):
     @extend_schema(
         tags=["health"],
         summary="Liveness probe",
-        responses={200: inline_serializer("Liveness", fields={"status": serializers.CharField()})},
+        responses={200: inline_serializer("Liveness", fields={"status": CharField()})},
     )
     def get(self, request: Any) -> Response:
         return Response({"status": "ok"})

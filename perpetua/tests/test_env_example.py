@@ -54,3 +54,10 @@ def test_env_example_copied_to_env_loads_exact_values(monkeypatch):
     assert env.str("DATABASE_URL") == "sqlite:///db.sqlite3"
     assert env.str("SECRET_KEY", default="") == ""
     assert env.list("CORS_ALLOWED_ORIGINS", default=None) is None  # unset: the DEBUG-dependent default
+
+
+def test_env_example_push_allow_list_is_the_default(settings):
+    [line] = [
+        line for line in (ROOT / ".env.example").read_text().splitlines() if line.startswith("PUSH_ALLOWED_HOSTS=")
+    ]
+    assert line.removeprefix("PUSH_ALLOWED_HOSTS=").split(",") == settings.BROWSER_PUSH_SERVICES

@@ -21,23 +21,60 @@ from rest_framework.response import Response
 from perpetua.api.deprecation import deprecated
 from perpetua.api.exceptions import ServiceUnavailable
 from perpetua.api.metrics import metrics_view
+from perpetua.api.models import IdempotencyKey
 from perpetua.api.pagination import OffsetPagination
 from perpetua.api.responses import envelope
-from perpetua.api.serializers import BoundedListField, StrictSerializerMixin
+from perpetua.api.serializers import (
+    BooleanField,
+    BoundedListField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    EmailField,
+    FloatField,
+    IntegerField,
+    ModelSerializer,
+    StrictSerializerMixin,
+    URLField,
+    UUIDField,
+)
 from perpetua.api.validators import validate_iana_timezone
 from perpetua.api.views import ApiView
 
 
 class EchoSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=20)
+    title = CharField(max_length=20)
 
 
 class IdListSerializer(StrictSerializerMixin, serializers.Serializer):
     """A plain DRF list (items validated before any length check) and a bounded one."""
 
-    ids = serializers.ListField(child=serializers.UUIDField(), required=False)
-    bounded_ids = BoundedListField(child=serializers.UUIDField(), max_length=100, required=False)
+    ids = serializers.ListField(child=UUIDField(), required=False)
+    bounded_ids = BoundedListField(child=UUIDField(), max_length=100, required=False)
     rows = EchoSerializer(many=True, required=False)
+
+
+class TypedModelSerializer(StrictSerializerMixin, ModelSerializer):
+    """Fields generated from a model (char, UUID, choice, small integer, boolean, date-time)."""
+
+    class Meta:
+        model = IdempotencyKey
+        fields = ["key", "fingerprint", "state", "status_code", "replayable", "created_at"]
+
+
+class TypedPlainSerializer(StrictSerializerMixin, serializers.Serializer):
+    """Declared fields of every strict type the model above does not generate."""
+
+    ratio = FloatField(required=False)
+    level = ChoiceField(choices=[(1, "one"), (2, "two")], required=False)
+    code = ChoiceField(choices=["1", "2"], required=False)
+    email = EmailField(required=False)
+    url = URLField(required=False)
+    id = UUIDField(required=False)
+    count = IntegerField(required=False, min_value=0)
+    flag = BooleanField(required=False)
+    name = CharField(required=False)
+    at = DateTimeField(required=False)
 
 
 class DemoView(ApiView):
@@ -68,6 +105,20 @@ class ListsView(DemoView):
         return envelope({"count": sum(len(v) for v in serializer.validated_data.values())})
 
 
+class TypedModelView(DemoView):
+    def post(self, request):
+        serializer = TypedModelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope(TypedModelSerializer(serializer.save(user=request.user)).data, status=201)
+
+
+class TypedPlainView(DemoView):
+    def post(self, request):
+        serializer = TypedPlainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return envelope(serializer.data)
+
+
 class GroupPageView(DemoView):
     """A paginated list (Django's auth groups), for the pagination conventions."""
 
@@ -78,7 +129,7 @@ class GroupPageView(DemoView):
 
 
 class TimezoneSerializer(StrictSerializerMixin, serializers.Serializer):
-    timezone = serializers.CharField(max_length=64, validators=[validate_iana_timezone])
+    timezone = CharField(max_length=64, validators=[validate_iana_timezone])
 
 
 class TimezoneView(DemoView):
@@ -166,6 +217,8 @@ api = [
     path("echo", EchoView.as_view()),
     path("lists", ListsView.as_view()),
     path("groups", GroupPageView.as_view()),
+    path("typed-model", TypedModelView.as_view()),
+    path("typed-plain", TypedPlainView.as_view()),
     path("timezone", TimezoneView.as_view()),
     path("slow", SlowView.as_view()),
     path("items/<uuid:id>", ItemView.as_view()),

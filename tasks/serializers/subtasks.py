@@ -7,9 +7,12 @@ from typing import Any
 from rest_framework import serializers
 
 from gamification.serializers import AchievementUnlockSerializer
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import BoundedListField, DateTimeField, StrictSerializerMixin, format_datetime
 from tasks.models import Source
 from tasks.serializers.shared import StrictIntegerField
+
+# More than any tier's subtasks per task (10 on Pro, plus perks): a longer list cannot be a permutation.
+SUBTASK_IDS_MAX = 100
 
 
 class SubtaskSerializer(serializers.Serializer):
@@ -77,4 +80,5 @@ class SubtaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class SubtaskReorderSerializer(StrictSerializerMixin, serializers.Serializer):
-    subtask_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=True, max_length=100)
+    # The length is checked before any item: a 200 000-item list is refused at once.
+    subtask_ids = BoundedListField(child=serializers.UUIDField(), allow_empty=True, max_length=SUBTASK_IDS_MAX)

@@ -28,8 +28,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from dateutil.rrule import rrule as RRule
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -40,7 +38,16 @@ from perpetua.jobs import enqueue, job, retry_delay_seconds
 from recovery.services import activity_record
 from tasks import rules
 from tasks.models import Priority, Task, TaskTemplate
-from tasks.rrule import occurrence_after, rrule_build, rrule_error, rrule_normalize, user_tz
+from tasks.rrule import (
+    BoundedRRule,
+    dtstart_clean,
+    occurrence_after,
+    rrule_build,
+    rrule_error,
+    rrule_normalize,
+    template_rule_validate,
+    user_tz,
+)
 from tasks.selectors.recurring import template_get_for_user, template_open_instances
 from tasks.services import reminders as reminder_services
 
@@ -49,7 +56,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE_WRITABLE_FIELDS = ("title", "description", "priority", "estimated_duration", "rrule", "dtstart", "active")
 
 
-def _template_rule(template: TaskTemplate) -> RRule:
+def _template_rule(template: TaskTemplate) -> BoundedRRule:
     return rrule_build(rrule=template.rrule, dtstart=template.dtstart, tz=user_tz(template.user))
 
 
@@ -71,24 +78,7 @@ def _clean_fields(*, user: Any, data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _clean_dtstart(value: Any) -> dt.datetime:
-    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
-        raise field_error("dtstart", "Must be an ISO-8601 datetime with a timezone.")
-    return value.astimezone(dt.UTC).replace(microsecond=0)
-
-
-def _check_anchor_age(*, rrule: str, dtstart: dt.datetime) -> None:
-    """Every next-occurrence search walks the rule from its anchor: without COUNT to end
-    it, an anchor older than TEMPLATE_DTSTART_MAX_DAYS would make each one a long loop."""
-    if "COUNT=" in rrule_normalize(rrule):
-        return
-    if dtstart < timezone.now() - dt.timedelta(days=settings.TEMPLATE_DTSTART_MAX_DAYS):
-        raise field_error(
-            "dtstart", f"Must be at most {settings.TEMPLATE_DTSTART_MAX_DAYS} days in the past (or the rule has COUNT)."
-        )
-
-
-def _schedule_from_now(template: TaskTemplate, rule: RRule, *, after_open_instance: bool = True) -> None:
+def _schedule_from_now(template: TaskTemplate, rule: BoundedRRule, *, after_open_instance: bool = True) -> None:
     """next_due = first occurrence after now, or after the open instance's due date when
     that is later; none → deactivated (CONTRACT §5)."""
     base = timezone.now()
@@ -122,9 +112,8 @@ def template_create(
     is the first occurrence after now; a rule without one is stored inactive."""
     data = {"title": title, "description": description, "priority": priority, "estimated_duration": estimated_duration}
     fields = _clean_fields(user=user, data=data)
-    anchor = _clean_dtstart(dtstart) if dtstart is not None else timezone.now().replace(microsecond=0)
-    rule = rrule_build(rrule=rrule, dtstart=anchor, tz=user_tz(user))
-    _check_anchor_age(rrule=rrule, dtstart=anchor)
+    anchor = dtstart_clean(dtstart) if dtstart is not None else timezone.now().replace(microsecond=0)
+    rule = template_rule_validate(rrule=rrule, dtstart=anchor, tz=user_tz(user))
     template = TaskTemplate(user=user, rrule=rrule_normalize(rrule), dtstart=anchor, active=True, **fields)
     _schedule_from_now(template, rule, after_open_instance=False)
     with transaction.atomic():
@@ -152,7 +141,7 @@ def template_update(
         template = template_get_for_user(user=user, template_id=template_id, for_update=True)
         changes = _clean_fields(user=user, data=data)
         if "dtstart" in data:
-            changes["dtstart"] = _clean_dtstart(data["dtstart"])
+            changes["dtstart"] = dtstart_clean(data["dtstart"])
         if "rrule" in data:
             changes["rrule"] = rrule_normalize(data["rrule"]) if isinstance(data["rrule"], str) else data["rrule"]
         for name, value in changes.items():
@@ -161,9 +150,10 @@ def template_update(
         # template (inactive, no next_due) comes back when its new rule has occurrences.
         paused = not template.active and template.next_due is not None
         if "rrule" in changes or "dtstart" in changes or data.get("active") is True:
-            rule = _template_rule(template)  # 400 on a bad rule
-            if "rrule" in changes or "dtstart" in changes:
-                _check_anchor_age(rrule=template.rrule, dtstart=template.dtstart)
+            if "rrule" in changes or "dtstart" in changes:  # 400 on a bad rule or anchor
+                rule = template_rule_validate(rrule=template.rrule, dtstart=template.dtstart, tz=user_tz(template.user))
+            else:
+                rule = _template_rule(template)
             template.active = True
             _schedule_from_now(template, rule)
             if data.get("active") is True and not template.active:
@@ -233,7 +223,9 @@ def _instance_create(*, template: TaskTemplate, due: dt.datetime, source: str) -
     return task
 
 
-def _advance(template: TaskTemplate, rule: RRule, *, generated_due: dt.datetime, task: Task, source: str) -> None:
+def _advance(
+    template: TaskTemplate, rule: BoundedRRule, *, generated_due: dt.datetime, task: Task, source: str
+) -> None:
     template.next_due = occurrence_after(rule, generated_due)
     if template.next_due is None:
         template.active = False  # the rule is exhausted (COUNT/UNTIL)
@@ -363,8 +355,11 @@ def template_edit_recurrence_from_instance(*, task: Task, rrule: str, scope: str
         template = TaskTemplate.objects.select_for_update(no_key=True).select_related("user").get(pk=task.template_id)
         if template.user_id != task.user_id:  # cannot happen through the API; never cross users
             raise Forbidden()
-        template.rrule = rrule_normalize(rrule) if isinstance(rrule, str) else rrule
-        rule = _template_rule(template)
+        # 400 on a bad rule; the template's anchor stays as it is, however old.
+        rule = template_rule_validate(
+            rrule=rrule, dtstart=template.dtstart, tz=user_tz(template.user), anchor_bounds=False
+        )
+        template.rrule = rrule_normalize(rrule)
         template.active = True
         if scope == "future":
             first = occurrence_after(rule, now)

@@ -81,14 +81,19 @@ def _resolve_schedule(
             raise field_error("offset_minutes", f"Its magnitude must be at most {limit} minutes.")
         if task.due_date is None:
             raise field_error("type", f"A '{type}' reminder needs a task with a due date.")
-        return offset_minutes, relative_scheduled_at(due_date=task.due_date, type=type, offset_minutes=offset_minutes)
+        when = relative_scheduled_at(due_date=task.due_date, type=type, offset_minutes=offset_minutes)
+        if when <= now:
+            raise field_error("offset_minutes", "The reminder time would be in the past.")
+        return offset_minutes, when
+    offset = _absolute_offset(offset_minutes)
     if scheduled_at is None:
         raise field_error("scheduled_at", "Required for an 'absolute' reminder.")
     if not isinstance(scheduled_at, dt.datetime) or timezone.is_naive(scheduled_at):
         raise field_error("scheduled_at", "Must be an ISO-8601 datetime with a timezone.")
-    if scheduled_at <= now:
-        raise field_error("scheduled_at", "Must be in the future.")
-    return _absolute_offset(offset_minutes), scheduled_at
+    ahead = settings.REMINDER_MAX_AHEAD_DAYS
+    if not now < scheduled_at <= now + dt.timedelta(days=ahead):
+        raise field_error("scheduled_at", f"Must be in the future, at most {ahead} days from now.")
+    return offset, scheduled_at
 
 
 def _absolute_offset(offset_minutes: int | None) -> None:

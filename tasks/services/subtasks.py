@@ -68,12 +68,15 @@ def subtask_create_many(
     *, user: Any, task_id: uuid.UUID | str, titles: list[str], source: str = "user"
 ) -> list[Subtask]:
     """Several subtasks at once (AI confirm-action `create_subtasks`), all or nothing,
-    under the same limit as `subtask_create`."""
+    under the same limit as `subtask_create`; a list longer than the limit is refused
+    before any title is checked."""
+    limit = gamification_selectors.limits_for_user(user=user).max_subtasks
+    if len(titles) > limit:
+        raise LimitExceeded(f"A task can have at most {limit} subtasks on your plan.", limit=limit)
     cleaned = [rules.clean_title(title, field_name=f"subtasks[{i}].title") for i, title in enumerate(titles)]
     with transaction.atomic():
         task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=True)
         rules.ensure_not_archived(task)
-        limit = gamification_selectors.limits_for_user(user=user).max_subtasks
         count = Subtask.objects.filter(task_id=task.pk).count()
         if count + len(cleaned) > limit:
             raise LimitExceeded(f"A task can have at most {limit} subtasks on your plan.", limit=limit)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -58,16 +57,20 @@ class Command(DbWorkerCommand):
         stale_after = options.pop("stale_after", None)
         if stale_after is None:
             stale_after = settings.JOB_STALE_AFTER_SECONDS
+        stop = threading.Event()
         if stale_after and stale_after > 0:
             _requeue_and_log(older_than_seconds=stale_after, backend_name=options["backend_name"])
             threading.Thread(
                 target=_requeue_periodically,
-                kwargs={"older_than_seconds": stale_after, "backend_name": options["backend_name"]},
+                kwargs={"older_than_seconds": stale_after, "backend_name": options["backend_name"], "stop": stop},
                 name="requeue-stale-jobs",
                 daemon=True,
             ).start()
         options.setdefault("reload", False)
-        return super().handle(*args, **options)
+        try:
+            return super().handle(*args, **options)
+        finally:
+            stop.set()  # the worker loop ended (e.g. --max-tasks): so does the re-queue thread
 
 
 def _requeue_and_log(*, older_than_seconds: float, backend_name: str) -> None:
@@ -76,10 +79,11 @@ def _requeue_and_log(*, older_than_seconds: float, backend_name: str) -> None:
         logger.warning("re-queued %d job(s) abandoned by a dead worker", count)
 
 
-def _requeue_periodically(*, older_than_seconds: float, backend_name: str, every_seconds: float = 60.0) -> None:
+def _requeue_periodically(
+    *, older_than_seconds: float, backend_name: str, stop: threading.Event, every_seconds: float = 60.0
+) -> None:
     """A worker that runs for weeks still rescues the jobs of a sibling that died."""
-    while True:
-        time.sleep(every_seconds)
+    while not stop.wait(every_seconds):
         try:
             _requeue_and_log(older_than_seconds=older_than_seconds, backend_name=backend_name)
         except Exception:
