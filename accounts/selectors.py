@@ -13,7 +13,7 @@ from django.apps import apps
 from django.db import connection, models
 from django.utils import timezone
 
-from accounts.models import RefreshToken, User
+from accounts.models import RefreshToken, Tier, User
 from accounts.tokens import access_token_decode
 from perpetua.api.exceptions import Forbidden, Unauthorized
 from perpetua.api.serializers import format_datetime
@@ -161,3 +161,11 @@ def user_export(*, user: User) -> dict[str, Any]:
         rows = model._base_manager.filter(**{lookup: user.pk}).order_by("pk").values_list(*columns)
         data[label] = [dict(zip(columns, map(_jsonable, row), strict=True)) for row in rows]
     return {"user_id": str(user.pk), "exported_at": format_datetime(timezone.now()), "models": data}
+
+
+def users_count_by_tier() -> dict[str, int]:
+    """Active accounts per tier, every tier present (the staff dashboard); one query."""
+    counts = dict.fromkeys(Tier.values, 0)
+    rows = User.objects.filter(is_active=True).values_list("tier").annotate(n=models.Count("pk")).order_by()
+    counts.update(dict(rows))
+    return counts

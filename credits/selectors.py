@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from credits.models import CreditAccount, CreditEntry, CreditType, Operation
@@ -77,3 +78,16 @@ def ledger_sums(*, user: Any) -> dict[str, int]:
     sums = dict.fromkeys(CreditType.values, 0)
     sums.update(dict(rows.order_by()))
     return sums
+
+
+def credits_consumed_per_day(*, since: dt.datetime) -> dict[dt.date, int]:
+    """Credits spent per UTC day since `since`, net of refunds (the staff dashboard); one
+    query. Days without spending are absent."""
+    rows = (
+        CreditEntry.objects.filter(created_at__gte=since, operation__in=(Operation.CONSUME, Operation.REFUND))
+        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values_list("day")
+        .annotate(n=Sum("amount"))
+        .order_by()
+    )
+    return {day: -n for day, n in rows}

@@ -43,11 +43,6 @@ class NotificationSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationDeletedSerializer(serializers.Serializer):
-    id = UUIDField()
-    deleted = BooleanField()
-
-
 class PushSubscriptionDeletedSerializer(serializers.Serializer):
     deleted = BooleanField(help_text="Always true: the endpoint is no longer the caller's (idempotent).")
 

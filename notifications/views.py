@@ -14,7 +14,6 @@ from notifications import providers, push, selectors, services
 from notifications.models import Notification
 from notifications.serializers import (
     MarkedCountSerializer,
-    NotificationDeletedSerializer,
     NotificationSerializer,
     PushSubscriptionDeletedSerializer,
     PushSubscriptionInputSerializer,
@@ -25,6 +24,7 @@ from notifications.serializers import (
 from perpetua.api.pagination import OffsetPagination
 from perpetua.api.responses import envelope
 from perpetua.api.schema import AutoSchema, error_response
+from perpetua.api.serializers import DeletedEnvelopeSerializer, deleted_data
 from perpetua.api.views import ApiGenericViewSet, ApiView
 
 
@@ -97,15 +97,13 @@ class NotificationViewSet(ApiGenericViewSet):
         summary="Delete a notification",
         request=None,
         responses={
-            200: inline_serializer(
-                name="NotificationDeletedResponse", fields={"data": NotificationDeletedSerializer()}
-            ),
+            200: DeletedEnvelopeSerializer,
             **_OWNED,
         },
     )
     def destroy(self, request: Request, id: uuid.UUID) -> Response:
         services.notification_delete(user=request.user, notification_id=id)
-        return envelope({"id": id, "deleted": True})
+        return envelope(deleted_data(id))
 
 
 class _RequestBodyOnDeleteSchema(AutoSchema):

@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
         "AchievementPerkTypeEnum": "gamification.models.PerkType",
         "ReminderTypeEnum": "tasks.models.ReminderType",
         "ReminderMethodEnum": "tasks.models.ReminderMethod",
+        "SubscriptionStatusEnum": "billing.models.SubscriptionStatus",
+        "PurchaseStatusEnum": ["pending"],
     },
 }
 
@@ -267,6 +269,13 @@ CHECKOUT_SECRET_KEY = env.str("CHECKOUT_SECRET_KEY", default="")
 CHECKOUT_WEBHOOK_SECRET = env.str("CHECKOUT_WEBHOOK_SECRET", default="")
 CHECKOUT_BASE_URL = env.str("CHECKOUT_BASE_URL", default="https://api.checkout.com")
 CHECKOUT_PRO_PRICE_ID = env.str("CHECKOUT_PRO_PRICE_ID", default="")
+# Checkout.com NAS accounts route payments through a processing channel (`pc_...`); empty: not sent.
+CHECKOUT_PROCESSING_CHANNEL_ID = env.str("CHECKOUT_PROCESSING_CHANNEL_ID", default="")
+CHECKOUT_TIMEOUT_SECONDS = env.float("CHECKOUT_TIMEOUT_SECONDS", default=10.0)
+# Where the hosted payment page sends the customer back (the SPA's pages).
+CHECKOUT_SUCCESS_URL = env.str("CHECKOUT_SUCCESS_URL", default="http://localhost:3000/dashboard/subscription/success")
+CHECKOUT_CANCEL_URL = env.str("CHECKOUT_CANCEL_URL", default="http://localhost:3000/dashboard/pricing")
+CHECKOUT_FAILURE_URL = env.str("CHECKOUT_FAILURE_URL", default="http://localhost:3000/dashboard/pricing")
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="", multiline=True)
 VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="", multiline=True)
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@perpetua.local")
@@ -359,6 +368,15 @@ AI_MAX_TASK_CONTEXT = env.int("AI_MAX_TASK_CONTEXT", default=50)
 # --- Subscriptions (CONTRACT §12) ------------------------------------------------------
 PAST_DUE_MAX_FAILURES = env.int("PAST_DUE_MAX_FAILURES", default=3)
 GRACE_PERIOD_DAYS = env.int("GRACE_PERIOD_DAYS", default=3)
+SUBSCRIPTION_PERIOD_DAYS = env.int("SUBSCRIPTION_PERIOD_DAYS", default=30)
+# Prices in minor units of BILLING_CURRENCY: Pro per period, and one purchased credit.
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="USD")
+PRO_PRICE_AMOUNT = env.int("PRO_PRICE_AMOUNT", default=999)
+CREDIT_PRICE_AMOUNT = env.int("CREDIT_PRICE_AMOUNT", default=10)
+# A declined renewal is tried again by check_subscriptions once this much time has passed.
+RENEWAL_RETRY_HOURS = env.int("RENEWAL_RETRY_HOURS", default=24)
+# Processed Checkout.com events are kept this long (purge_expired), then deleted.
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90)
 
 # --- Logging: JSON lines carrying the request id ------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -56,3 +56,28 @@ def recoverable_get(entity_type: str) -> Recoverable | None:
 def recoverables() -> tuple[Recoverable, ...]:
     """Every registered entry, in registration order (INSTALLED_APPS order)."""
     return tuple(_registry.values())
+
+
+# --- retention purges run by `purge_expired` ------------------------------------------------
+#
+# The daily `purge_expired` command lives here, below the apps whose tables it also
+# trims; an app above registers its purge in `AppConfig.ready()` (billing: processed
+# Checkout.com events), and the command runs each one after its own.
+
+
+@dataclass(frozen=True)
+class RetentionPurge:
+    label: str  # what the command's summary calls the rows ("webhook events")
+    purge: Callable[[], int]  # deletes the rows past retention, returns how many
+
+
+_purges: dict[str, RetentionPurge] = {}
+
+
+def retention_purge_register(entry: RetentionPurge) -> None:
+    """Register a purge for `purge_expired`; the same label twice keeps the latest."""
+    _purges[entry.label] = entry
+
+
+def retention_purges() -> tuple[RetentionPurge, ...]:
+    return tuple(_purges.values())

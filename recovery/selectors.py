@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from perpetua.api.exceptions import Forbidden
@@ -37,3 +39,13 @@ def activity_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Que
             raise Forbidden("This entity belongs to another user.")
         qs = qs.filter(entity_id=entity_id)
     return qs.order_by("-created_at", "-id")
+
+
+def activity_count_per_day(*, since: datetime, source: str | None = None) -> dict[date, int]:
+    """Activity entries per UTC day since `since`, optionally of one `source` (the staff
+    dashboard counts AI calls as entries with source "ai"); one query."""
+    entries = ActivityEntry.objects.filter(created_at__gte=since)
+    if source is not None:
+        entries = entries.filter(source=source)
+    rows = entries.annotate(day=TruncDate("created_at", tzinfo=UTC)).values_list("day").annotate(n=Count("pk"))
+    return dict(rows.order_by())

@@ -215,3 +215,19 @@ class BoundedListField(serializers.ListField):
         if self.min_length is not None and len(data) < self.min_length:
             self.fail("min_length", min_length=self.min_length)
         return super().to_internal_value(data)
+
+
+class DeletedSerializer(serializers.Serializer):
+    """`data` of a DELETE that leaves no tombstone (CONTRACT §0: 200 with a JSON body,
+    never 204 — the SPA parses every success body)."""
+
+    id = UUIDField()
+    deleted = BooleanField(help_text="Always true.")
+
+
+class DeletedEnvelopeSerializer(serializers.Serializer):
+    data = DeletedSerializer()
+
+
+def deleted_data(pk: Any) -> dict[str, Any]:
+    return {"id": str(pk), "deleted": True}

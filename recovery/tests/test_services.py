@@ -187,7 +187,8 @@ def test_purge_expired_command_purges_every_expiring_table_and_is_idempotent(use
     out = StringIO()
     call_command("purge_expired", stdout=out)
     assert out.getvalue().strip() == (
-        "purged 1 activity entries, 1 tombstones, 1 idempotency keys, 1 refresh tokens, 1 finished jobs"
+        "purged 1 activity entries, 1 tombstones, 1 idempotency keys, 1 refresh tokens, 1 finished jobs, "
+        "0 webhook events"
     )
     assert list(ActivityEntry.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert list(RefreshToken.objects.values_list("pk", flat=True)) == [live_token.pk]
@@ -196,5 +197,6 @@ def test_purge_expired_command_purges_every_expiring_table_and_is_idempotent(use
     again = StringIO()
     call_command("purge_expired", stdout=again)
     assert again.getvalue().strip() == (
-        "purged 0 activity entries, 0 tombstones, 0 idempotency keys, 0 refresh tokens, 0 finished jobs"
+        "purged 0 activity entries, 0 tombstones, 0 idempotency keys, 0 refresh tokens, 0 finished jobs, "
+        "0 webhook events"
     )

@@ -6,16 +6,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import DateTimeField, IntegerField, StrictSerializerMixin, UUIDField, format_datetime
 
 
 class FocusSessionSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    task_id = serializers.UUIDField()
+    id = UUIDField()
+    user_id = UUIDField()
+    task_id = UUIDField()
     started_at = DateTimeField()
     ended_at = DateTimeField(allow_null=True)
-    duration_seconds = serializers.IntegerField(allow_null=True, min_value=0)
+    duration_seconds = IntegerField(allow_null=True, min_value=0)
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -47,12 +47,12 @@ class FocusSessionActiveEnvelopeSerializer(serializers.Serializer):
 
 
 class FocusStartSerializer(StrictSerializerMixin, serializers.Serializer):
-    task_id = serializers.UUIDField()
+    task_id = UUIDField()
 
 
 class FocusEndSerializer(StrictSerializerMixin, serializers.Serializer):
-    session_id = serializers.UUIDField(required=False)
-    task_id = serializers.UUIDField(required=False)
+    session_id = UUIDField(required=False)
+    task_id = UUIDField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("session_id" in attrs) == ("task_id" in attrs):

@@ -10,7 +10,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    UUIDField,
+    format_datetime,
+)
 from tasks.models import Priority
 from tasks.rrule import RRULE_MAX_LENGTH
 
@@ -18,16 +27,16 @@ from tasks.rrule import RRULE_MAX_LENGTH
 class TemplateSerializer(serializers.Serializer):
     """Template object (CONTRACT §5) plus `dtstart`, the rule's anchor."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    title = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    priority = serializers.ChoiceField(choices=Priority.choices)
-    estimated_duration = serializers.IntegerField(allow_null=True, min_value=1, max_value=720)
-    rrule = serializers.CharField(help_text="RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO`.")
+    id = UUIDField()
+    user_id = UUIDField()
+    title = CharField()
+    description = CharField(allow_blank=True)
+    priority = ChoiceField(choices=Priority.choices)
+    estimated_duration = IntegerField(allow_null=True, min_value=1, max_value=720)
+    rrule = CharField(help_text="RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO`.")
     dtstart = DateTimeField(help_text="Anchor of the recurrence; occurrences take its time of day.")
     next_due = DateTimeField(allow_null=True, help_text="Due date of the next generated instance.")
-    active = serializers.BooleanField()
+    active = BooleanField()
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -55,21 +64,21 @@ class TemplateEnvelopeSerializer(serializers.Serializer):
 class TemplateCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     """POST /templates."""
 
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
-    rrule = serializers.CharField(max_length=RRULE_MAX_LENGTH, help_text="One RFC 5545 RRULE.")
-    dtstart = serializers.DateTimeField(required=False, help_text="Anchor of the recurrence (default: now).")
+    title = CharField(max_length=200)
+    description = CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = ChoiceField(choices=Priority.choices, required=False)
+    estimated_duration = IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    rrule = CharField(max_length=RRULE_MAX_LENGTH, help_text="One RFC 5545 RRULE.")
+    dtstart = DateTimeField(required=False, help_text="Anchor of the recurrence (default: now).")
 
 
 class TemplateUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     """PATCH /templates/{id}: every field optional; `active` pauses/resumes."""
 
-    title = serializers.CharField(required=False, max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
-    rrule = serializers.CharField(required=False, max_length=RRULE_MAX_LENGTH)
-    dtstart = serializers.DateTimeField(required=False)
-    active = serializers.BooleanField(required=False)
+    title = CharField(required=False, max_length=200)
+    description = CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = ChoiceField(choices=Priority.choices, required=False)
+    estimated_duration = IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    rrule = CharField(required=False, max_length=RRULE_MAX_LENGTH)
+    dtstart = DateTimeField(required=False)
+    active = BooleanField(required=False)

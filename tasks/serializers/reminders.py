@@ -11,21 +11,29 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import (
+    BooleanField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    UUIDField,
+    format_datetime,
+)
 from tasks.models import ReminderMethod, ReminderType
 
 
 class ReminderSerializer(serializers.Serializer):
     """Reminder object (CONTRACT §6, plus `user_id` and `updated_at` per §0), alone or in a task detail."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    task_id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=ReminderType.choices)
-    offset_minutes = serializers.IntegerField(allow_null=True)
+    id = UUIDField()
+    user_id = UUIDField()
+    task_id = UUIDField()
+    type = ChoiceField(choices=ReminderType.choices)
+    offset_minutes = IntegerField(allow_null=True)
     scheduled_at = DateTimeField()
-    method = serializers.ChoiceField(choices=ReminderMethod.choices)
-    fired = serializers.BooleanField()
+    method = ChoiceField(choices=ReminderMethod.choices)
+    fired = BooleanField()
     fired_at = DateTimeField(allow_null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
@@ -50,9 +58,9 @@ class ReminderEnvelopeSerializer(serializers.Serializer):
     data = ReminderSerializer()
 
 
-def _offset_field(**kwargs: Any) -> serializers.IntegerField:
+def _offset_field(**kwargs: Any) -> IntegerField:
     bound = settings.REMINDER_MAX_OFFSET_MINUTES
-    return serializers.IntegerField(
+    return IntegerField(
         allow_null=True,
         min_value=-bound,
         max_value=bound,
@@ -65,26 +73,26 @@ def _offset_field(**kwargs: Any) -> serializers.IntegerField:
 class ReminderCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     """POST /tasks/{task_id}/reminders."""
 
-    type = serializers.ChoiceField(choices=ReminderType.choices)
+    type = ChoiceField(choices=ReminderType.choices)
     offset_minutes = _offset_field(required=False)
-    scheduled_at = serializers.DateTimeField(
+    scheduled_at = DateTimeField(
         required=False,
         allow_null=True,
         help_text="Required for `absolute`; for `before`/`after` accepted and ignored (computed from the due date).",
     )
-    method = serializers.ChoiceField(choices=ReminderMethod.choices, required=False)
+    method = ChoiceField(choices=ReminderMethod.choices, required=False)
 
 
 class ReminderCreateForTaskSerializer(ReminderCreateSerializer):
     """POST /reminders: the same body with the task in it (CONTRACT §6)."""
 
-    task_id = serializers.UUIDField(help_text="The user's task (403 for another user's, 404 when unknown).")
+    task_id = UUIDField(help_text="The user's task (403 for another user's, 404 when unknown).")
 
 
 class ReminderUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     """PATCH /reminders/{id}: every field optional; the result must be valid as a whole."""
 
-    type = serializers.ChoiceField(choices=ReminderType.choices, required=False)
+    type = ChoiceField(choices=ReminderType.choices, required=False)
     offset_minutes = _offset_field(required=False)
-    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
-    method = serializers.ChoiceField(choices=ReminderMethod.choices, required=False)
+    scheduled_at = DateTimeField(required=False, allow_null=True)
+    method = ChoiceField(choices=ReminderMethod.choices, required=False)

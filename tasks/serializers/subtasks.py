@@ -7,9 +7,18 @@ from typing import Any
 from rest_framework import serializers
 
 from gamification.serializers import AchievementUnlockSerializer
-from perpetua.api.serializers import BoundedListField, DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import (
+    BooleanField,
+    BoundedListField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    UUIDField,
+    format_datetime,
+)
 from tasks.models import Source
-from tasks.serializers.shared import StrictIntegerField
 
 # More than any tier's subtasks per task (10 on Pro, plus perks): a longer list cannot be a permutation.
 SUBTASK_IDS_MAX = 100
@@ -18,14 +27,14 @@ SUBTASK_IDS_MAX = 100
 class SubtaskSerializer(serializers.Serializer):
     """Subtask object (CONTRACT §4, plus the owner's `user_id` per §0)."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    task_id = serializers.UUIDField()
-    title = serializers.CharField()
-    completed = serializers.BooleanField()
+    id = UUIDField()
+    user_id = UUIDField()
+    task_id = UUIDField()
+    title = CharField()
+    completed = BooleanField()
     completed_at = DateTimeField(allow_null=True)
-    order_index = serializers.IntegerField(min_value=0)
-    source = serializers.ChoiceField(choices=Source.choices)
+    order_index = IntegerField(min_value=0)
+    source = ChoiceField(choices=Source.choices)
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -57,7 +66,7 @@ class SubtaskListEnvelopeSerializer(serializers.Serializer):
 
 class SubtaskPatchResponseSerializer(serializers.Serializer):
     data = SubtaskSerializer()
-    task_completed = serializers.BooleanField()
+    task_completed = BooleanField()
     unlocked_achievements = AchievementUnlockSerializer(many=True)
 
 
@@ -65,8 +74,8 @@ class SubtaskPatchResponseSerializer(serializers.Serializer):
 
 
 class SubtaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    order_index = StrictIntegerField(
+    title = CharField(max_length=200)
+    order_index = IntegerField(
         required=False,
         min_value=0,
         help_text="Insert at this position (clamped to the number of subtasks; the others move down). "
@@ -75,10 +84,10 @@ class SubtaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class SubtaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
-    title = serializers.CharField(required=False, max_length=200)
-    completed = serializers.BooleanField(required=False)
+    title = CharField(required=False, max_length=200)
+    completed = BooleanField(required=False)
 
 
 class SubtaskReorderSerializer(StrictSerializerMixin, serializers.Serializer):
     # The length is checked before any item: a 200 000-item list is refused at once.
-    subtask_ids = BoundedListField(child=serializers.UUIDField(), allow_empty=True, max_length=SUBTASK_IDS_MAX)
+    subtask_ids = BoundedListField(child=UUIDField(), allow_empty=True, max_length=SUBTASK_IDS_MAX)

@@ -7,12 +7,20 @@ from typing import Any
 from rest_framework import serializers
 
 from gamification.serializers import AchievementUnlockSerializer
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin, format_datetime
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    UUIDField,
+    format_datetime,
+)
 from tasks.models import CompletedBy, Priority
 from tasks.rrule import RRULE_MAX_LENGTH
 from tasks.rules import SCOPES
 from tasks.serializers.reminders import ReminderSerializer
-from tasks.serializers.shared import StrictIntegerField
 from tasks.serializers.subtasks import SubtaskSerializer
 
 
@@ -24,23 +32,23 @@ class TaskSerializer(serializers.Serializer):
     """Task object (CONTRACT §3). Expects the `subtask_count` annotations of
     `tasks.selectors.tasks.task_queryset()` (0 when absent)."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    template_id = serializers.UUIDField(allow_null=True)
-    title = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    priority = serializers.ChoiceField(choices=Priority.choices)
+    id = UUIDField()
+    user_id = UUIDField()
+    template_id = UUIDField(allow_null=True)
+    title = CharField()
+    description = CharField(allow_blank=True)
+    priority = ChoiceField(choices=Priority.choices)
     due_date = DateTimeField(allow_null=True)
-    estimated_duration = serializers.IntegerField(allow_null=True, min_value=1, max_value=720)
-    focus_time_seconds = serializers.IntegerField(min_value=0)
-    completed = serializers.BooleanField()
+    estimated_duration = IntegerField(allow_null=True, min_value=1, max_value=720)
+    focus_time_seconds = IntegerField(min_value=0)
+    completed = BooleanField()
     completed_at = DateTimeField(allow_null=True)
-    completed_by = serializers.ChoiceField(choices=CompletedBy.choices, allow_null=True)
-    hidden = serializers.BooleanField()
-    archived = serializers.BooleanField()
-    subtask_count = serializers.IntegerField(min_value=0)
-    subtask_completed_count = serializers.IntegerField(min_value=0)
-    version = serializers.IntegerField(min_value=1)
+    completed_by = ChoiceField(choices=CompletedBy.choices, allow_null=True)
+    hidden = BooleanField()
+    archived = BooleanField()
+    subtask_count = IntegerField(min_value=0)
+    subtask_completed_count = IntegerField(min_value=0)
+    version = IntegerField(min_value=1)
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -102,7 +110,7 @@ class TaskPatchResponseSerializer(serializers.Serializer):
 class ForceCompleteDataSerializer(serializers.Serializer):
     task = TaskSerializer()
     unlocked_achievements = AchievementUnlockSerializer(many=True)
-    streak = serializers.IntegerField(min_value=0)
+    streak = IntegerField(min_value=0)
 
 
 class ForceCompleteResponseSerializer(serializers.Serializer):
@@ -110,8 +118,8 @@ class ForceCompleteResponseSerializer(serializers.Serializer):
 
 
 class TaskDeletedDataSerializer(serializers.Serializer):
-    id = serializers.UUIDField(help_text="The deleted task's id.")
-    tombstone_id = serializers.UUIDField()
+    id = UUIDField(help_text="The deleted task's id.")
+    tombstone_id = UUIDField()
     recoverable_until = DateTimeField()
 
 
@@ -126,16 +134,16 @@ class TaskCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     """POST /tasks. Tier limits (description length, active tasks) and the due-date
     window are enforced by `tasks.services.tasks.task_create`."""
 
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    due_date = serializers.DateTimeField(required=False, allow_null=True)
-    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
-    hidden = serializers.BooleanField(required=False)
+    title = CharField(max_length=200)
+    description = CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = ChoiceField(choices=Priority.choices, required=False)
+    due_date = DateTimeField(required=False, allow_null=True)
+    estimated_duration = IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    hidden = BooleanField(required=False)
 
 
-def _version_field() -> StrictIntegerField:
-    return StrictIntegerField(
+def _version_field() -> IntegerField:
+    return IntegerField(
         required=False,
         min_value=1,
         help_text="Optional precondition (CONTRACT §0): the version last read; a stale one is 409 CONFLICT and "
@@ -150,16 +158,16 @@ class TaskUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     """
 
     version = _version_field()
-    title = serializers.CharField(required=False, max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    due_date = serializers.DateTimeField(required=False, allow_null=True)
-    estimated_duration = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
-    hidden = serializers.BooleanField(required=False)
-    completed = serializers.BooleanField(required=False)
-    archived = serializers.BooleanField(required=False)
-    rrule = serializers.CharField(required=False, max_length=RRULE_MAX_LENGTH)
-    scope = serializers.ChoiceField(choices=SCOPES, required=False)
+    title = CharField(required=False, max_length=200)
+    description = CharField(required=False, allow_blank=True, trim_whitespace=False)
+    priority = ChoiceField(choices=Priority.choices, required=False)
+    due_date = DateTimeField(required=False, allow_null=True)
+    estimated_duration = IntegerField(required=False, allow_null=True, min_value=1, max_value=720)
+    hidden = BooleanField(required=False)
+    completed = BooleanField(required=False)
+    archived = BooleanField(required=False)
+    rrule = CharField(required=False, max_length=RRULE_MAX_LENGTH)
+    scope = ChoiceField(choices=SCOPES, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("rrule" in attrs) != ("scope" in attrs):

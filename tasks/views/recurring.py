@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from perpetua.api.exceptions import unknown_fields_error
 from perpetua.api.responses import envelope
+from perpetua.api.serializers import DeletedEnvelopeSerializer, deleted_data
 from perpetua.api.views import ApiGenericViewSet
 from tasks.models import TaskTemplate
 from tasks.selectors import recurring as template_selectors
@@ -25,7 +26,6 @@ from tasks.serializers.recurring import (
     TemplateSerializer,
     TemplateUpdateSerializer,
 )
-from tasks.serializers.shared import DeletedEnvelopeSerializer, deleted_data
 from tasks.serializers.tasks import TaskEnvelopeSerializer, TaskSerializer
 from tasks.services import recurring as template_services
 

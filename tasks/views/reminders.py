@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from perpetua.api.responses import envelope
+from perpetua.api.serializers import DeletedEnvelopeSerializer, deleted_data
 from perpetua.api.views import ApiGenericViewSet
 from tasks.models import Reminder
 from tasks.selectors import reminders as reminder_selectors
@@ -20,7 +21,6 @@ from tasks.serializers.reminders import (
     ReminderSerializer,
     ReminderUpdateSerializer,
 )
-from tasks.serializers.shared import DeletedEnvelopeSerializer, deleted_data
 from tasks.services import reminders as reminder_services
 from tasks.views.shared import responses
 

@@ -10,10 +10,10 @@ from rest_framework.response import Response
 
 from perpetua.api.exceptions import unknown_fields_error
 from perpetua.api.responses import envelope
+from perpetua.api.serializers import DeletedEnvelopeSerializer, deleted_data
 from perpetua.api.views import ApiGenericViewSet
 from tasks.models import Task
 from tasks.selectors import subtasks as subtask_selectors
-from tasks.serializers.shared import DeletedEnvelopeSerializer, deleted_data
 from tasks.serializers.subtasks import (
     SubtaskCreateSerializer,
     SubtaskEnvelopeSerializer,
