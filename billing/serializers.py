@@ -10,25 +10,33 @@ from rest_framework import serializers
 from accounts.models import Tier
 from billing.models import SubscriptionStatus
 from billing.selectors import SubscriptionView
-from perpetua.api.serializers import DateTimeField, StrictSerializerMixin
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    ChoiceField,
+    DateTimeField,
+    IntegerField,
+    StrictSerializerMixin,
+    URLField,
+)
 
 
 class FeaturesSerializer(serializers.Serializer):
-    max_subtasks = serializers.IntegerField(min_value=1)
-    max_description_length = serializers.IntegerField(min_value=1)
-    voice_notes = serializers.BooleanField()
-    monthly_credits = serializers.IntegerField(min_value=0)
+    max_subtasks = IntegerField(min_value=1)
+    max_description_length = IntegerField(min_value=1)
+    voice_notes = BooleanField()
+    monthly_credits = IntegerField(min_value=0)
 
 
 class SubscriptionSerializer(serializers.Serializer):
     """`status` and `current_period_end` are null for a user who never subscribed."""
 
-    tier = serializers.ChoiceField(choices=Tier.choices)
-    status = serializers.ChoiceField(choices=SubscriptionStatus.choices, allow_null=True)
+    tier = ChoiceField(choices=Tier.choices)
+    status = ChoiceField(choices=SubscriptionStatus.choices, allow_null=True)
     current_period_start = DateTimeField(allow_null=True)
     current_period_end = DateTimeField(allow_null=True)
-    cancel_at_period_end = serializers.BooleanField()
-    failed_payment_count = serializers.IntegerField(min_value=0)
+    cancel_at_period_end = BooleanField()
+    failed_payment_count = IntegerField(min_value=0)
     grace_until = DateTimeField(allow_null=True, help_text="When Pro ends while in `grace`.")
     features = FeaturesSerializer()
 
@@ -39,16 +47,16 @@ class SubscriptionSerializer(serializers.Serializer):
 
 
 class CheckoutSerializer(serializers.Serializer):
-    checkout_url = serializers.URLField(help_text="Checkout.com's hosted payment page; send the customer there.")
-    session_id = serializers.CharField(help_text="The hosted payment session (`hpp_...`).")
+    checkout_url = URLField(help_text="Checkout.com's hosted payment page; send the customer there.")
+    session_id = CharField(help_text="The hosted payment session (`hpp_...`).")
 
 
 class UpgradeSerializer(SubscriptionSerializer):
     """`POST /subscription/upgrade`: the subscription as it is now (Pro comes with the
     confirming webhook) plus the checkout."""
 
-    checkout_url = serializers.URLField()
-    session_id = serializers.CharField()
+    checkout_url = URLField()
+    session_id = CharField()
 
 
 class CancelSerializer(SubscriptionSerializer):
@@ -56,7 +64,7 @@ class CancelSerializer(SubscriptionSerializer):
 
 
 class PurchaseCreditsInputSerializer(StrictSerializerMixin, serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, max_value=settings.MAX_PURCHASED_CREDITS_PER_MONTH)
+    amount = IntegerField(min_value=1, max_value=settings.MAX_PURCHASED_CREDITS_PER_MONTH)
 
     def validate_amount(self, value: Any) -> int:
         raw = self.initial_data.get("amount")
@@ -66,18 +74,18 @@ class PurchaseCreditsInputSerializer(StrictSerializerMixin, serializers.Serializ
 
 
 class PurchaseCreditsSerializer(CheckoutSerializer):
-    status = serializers.ChoiceField(choices=["pending"])
-    success = serializers.BooleanField()
-    credits_purchased = serializers.IntegerField(min_value=1)
-    new_balance = serializers.IntegerField(
+    status = ChoiceField(choices=["pending"])
+    success = BooleanField()
+    credits_purchased = IntegerField(min_value=1)
+    new_balance = IntegerField(
         min_value=0, help_text="The current total: the credits arrive with the confirming webhook."
     )
 
 
 class WebhookAckSerializer(serializers.Serializer):
-    received = serializers.BooleanField()
-    event_id = serializers.CharField()
-    duplicate = serializers.BooleanField(help_text="The event was delivered before; nothing was done again.")
+    received = BooleanField()
+    event_id = CharField()
+    duplicate = BooleanField(help_text="The event was delivered before; nothing was done again.")
 
 
 class SubscriptionEnvelopeSerializer(serializers.Serializer):

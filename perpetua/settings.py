@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "ReminderMethodEnum": "tasks.models.ReminderMethod",
         "SubscriptionStatusEnum": "billing.models.SubscriptionStatus",
         "PurchaseStatusEnum": ["pending"],
+        "AIActionTypeEnum": "ai.models.ActionType",
     },
 }
 
@@ -259,6 +260,13 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=30.0)
+# Retries of a failed provider request (5xx, connection error) inside AI_TIMEOUT_SECONDS; the
+# openai client's own default (2) could triple a slow failure, so it is chosen here.
+AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=1)
+# Model round-trips one AI call may take (tool calls count): bounds what one credit buys.
+AI_MAX_TURNS = env.int("AI_MAX_TURNS", default=4)
+# The Agents SDK's tracing exports to OpenAI's platform: off unless asked for.
+AI_TRACING_ENABLED = env.bool("AI_TRACING_ENABLED", default=False)
 DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
 DEEPGRAM_BASE_URL = env.str("DEEPGRAM_BASE_URL", default="wss://api.deepgram.com")
 TRANSCRIBE_ALLOWED_HOSTS = env.list("TRANSCRIBE_ALLOWED_HOSTS", default=[])

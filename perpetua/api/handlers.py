@@ -46,6 +46,7 @@ from perpetua.api.exceptions import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from perpetua.api.hybrid import HybridMiddleware
 from perpetua.api.request_id import get_request_id
 
 logger = logging.getLogger("perpetua.errors")
@@ -194,21 +195,28 @@ def _declared_body_too_large(request: HttpRequest) -> bool:
     return length > settings.MAX_REQUEST_BODY_BYTES
 
 
-class ApiErrorMiddleware:
+class ApiErrorMiddleware(HybridMiddleware):
     """Errors raised outside DRF views: unknown `/api/` URLs, 405/413 from Django, crashes.
 
     Django's own 404/500 pages are HTML; for the API they become the contract shape.
     """
 
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def _refused(self, request: HttpRequest) -> HttpResponse | None:
         if request.path.startswith(API_PREFIX) and _declared_body_too_large(request):
             # DRF parses the request stream directly, which bypasses Django's own
             # DATA_UPLOAD_MAX_MEMORY_SIZE check: refuse oversized bodies up front.
             return json_error(PayloadTooLarge())
-        response = self.get_response(request)
+        return None
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        return self._refused(request) or self._finish(request, self.get_response(request))
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        return self._refused(request) or self._finish(request, await self.get_response(request))
+
+    def _finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         error_class = _HTML_ANSWERS.get(response.status_code)
         if (
             error_class is not None

@@ -8,9 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from perpetua.api.handlers import API_PREFIX
+from perpetua.api.hybrid import HybridMiddleware
 
 
-class PrivateResponseMiddleware:
+class PrivateResponseMiddleware(HybridMiddleware):
     """Every API answer varies with `Authorization`; one to a request carrying credentials is
     `Cache-Control: no-store` unless its view chose a policy itself (e.g. the public JWKS).
 
@@ -18,11 +19,15 @@ class PrivateResponseMiddleware:
     request, or keep it on disk after sign-out.
     """
 
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        return self._finish(request, self.get_response(request))
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        return self._finish(request, await self.get_response(request))
+
+    def _finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
             patch_vary_headers(response, ["Authorization"])
             if request.META.get("HTTP_AUTHORIZATION") and not response.has_header("Cache-Control"):

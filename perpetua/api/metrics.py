@@ -8,7 +8,8 @@ increment them:
     JOBS_PROCESSED.labels(job="send_push", outcome="succeeded").inc()
 
 The credits counters are incremented by `credits.services` only, after the movement
-commits (granted, consumed, expired and refunded, by credit type).
+commits (granted, consumed, expired and refunded, by credit type). The AI ones
+(calls, failures, provider latency, by endpoint) by `ai.services.calls` only.
 
 `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (constant-time
 comparison): no/other scheme → 401 with `WWW-Authenticate: Bearer`, wrong token → 403,
@@ -28,7 +29,7 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 from django_tasks_db.models import DBTaskResult
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from perpetua.api.exceptions import AccessDenied, NotFound
@@ -46,6 +47,22 @@ CREDITS_CONSUMED = Counter(
 CREDITS_EXPIRED = Counter("perpetua_credits_expired", "AI credits expired unused, by credit type.", ["credit_type"])
 CREDITS_REFUNDED = Counter(
     "perpetua_credits_refunded", "AI credits refunded after a failed AI call, by credit type.", ["credit_type"]
+)
+AI_CALLS = Counter(
+    "perpetua_ai_calls",
+    "AI provider calls, by endpoint (chat, chat_stream, generate_subtasks, note_convert) and outcome (ok, failed).",
+    ["endpoint", "outcome"],
+)
+AI_FAILURES = Counter(
+    "perpetua_ai_failures",
+    "Failed AI provider calls, by endpoint and reason (unconfigured, timeout, error, malformed, disconnected).",
+    ["endpoint", "reason"],
+)
+AI_LATENCY = Histogram(
+    "perpetua_ai_latency_seconds",
+    "Time spent waiting on the AI provider per call, by endpoint.",
+    ["endpoint"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60),
 )
 JOBS_PROCESSED = Counter(
     "perpetua_jobs_processed",

@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
@@ -51,6 +52,7 @@ from rest_framework.throttling import BaseThrottle
 
 from perpetua.api.exceptions import RateLimitExceeded
 from perpetua.api.handlers import API_PREFIX, json_error
+from perpetua.api.hybrid import HybridMiddleware
 
 AUTH_PREFIX = "/api/v1/auth/"
 AI_PREFIX = "/api/v1/ai/"
@@ -164,11 +166,8 @@ def _too_many_requests(result: tuple[int, int, int, bool]) -> JsonResponse:
     return json_error(RateLimitExceeded(retry_after=_retry_after(result[2])))
 
 
-class RateLimitHeadersMiddleware:
+class RateLimitHeadersMiddleware(HybridMiddleware):
     """X-RateLimit-* on every API response; counts requests no DRF throttle counted."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
 
     def process_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
         if not request.path.startswith(API_PREFIX):
@@ -192,7 +191,16 @@ class RateLimitHeadersMiddleware:
         return result
 
     def __call__(self, request: Any) -> Any:
-        response = self.get_response(request)
+        if self.is_async:
+            return self._acall(request)
+        return self._finish(request, self.get_response(request))
+
+    async def _acall(self, request: Any) -> Any:
+        response = await self.get_response(request)
+        # The counters are in the cache (a network round-trip with Redis): off the event loop.
+        return await sync_to_async(self._finish)(request, response)
+
+    def _finish(self, request: Any, response: Any) -> Any:
         if (
             not request.path.startswith(API_PREFIX)
             or getattr(request, _EXEMPT_ATTR, False)

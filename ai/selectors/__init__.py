@@ -1,0 +1,1 @@
+"""Reads of the ai app, one module per subject."""
