@@ -173,6 +173,7 @@ class VoiceTranscribeConsumer(AsyncWebsocketConsumer):
                 }
             )
             await self._close(CLOSE_CODES["TRANSCRIPTION_FAILED"])
+            voice_services.voice_count(endpoint="voice", failure="error")
             logger.warning("voice session %s: deepgram failed after %s final(s)", self.session_id, len(self.finals))
             return
         processed = await transcriber.close(timeout=FINISH_TIMEOUT_SECONDS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from credits import services as credits_services
 from notes import services as notes_services
 from notes.models import CONTENT_MAX_LENGTH, Note, TranscriptionStatus
 from perpetua.api.exceptions import ApiError, InsufficientCredits, TierRequired, field_error
+from perpetua.api.metrics import AI_CALLS, AI_FAILURES, AI_LATENCY
 from recovery import services as recovery_services
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,15 @@ def voice_cost(*, seconds: float) -> int:
     if seconds <= 0:
         return 0
     return settings.AI_COST_TRANSCRIBE_PER_MINUTE * math.ceil(seconds / 60)
+
+
+def voice_count(*, endpoint: str, started: float | None = None, failure: str | None = None) -> None:
+    """/metrics: the shared AI counters, endpoint `transcribe` or `voice` (a relay session)."""
+    if started is not None:
+        AI_LATENCY.labels(endpoint=endpoint).observe(time.monotonic() - started)
+    AI_CALLS.labels(endpoint=endpoint, outcome="failed" if failure else "ok").inc()
+    if failure:
+        AI_FAILURES.labels(endpoint=endpoint, reason=failure).inc()
 
 
 # --- POST /ai/transcribe ---------------------------------------------------------------------
@@ -85,11 +96,14 @@ def transcribe_url(*, user: Any, audio_url: str, duration_seconds: int) -> Trans
     check_audio_url(audio_url)
     cost = voice_cost(seconds=duration_seconds)
     reservation = credits_services.credits_reserve(user=user, amount=cost, reason=CREDIT_REASON)
+    started = time.monotonic()
     try:
         result = deepgram.transcribe_url(url=audio_url)
     except BaseException:
         credits_services.credits_refund(reservation_id=reservation.id)
+        voice_count(endpoint="transcribe", started=started, failure="error")
         raise
+    voice_count(endpoint="transcribe", started=started)
     used = cost
     if result.duration_seconds:
         used = min(cost, voice_cost(seconds=math.ceil(result.duration_seconds)))
@@ -165,6 +179,7 @@ def voice_session_charge(*, user: Any, session_id: uuid.UUID, seconds: int, outc
         user=user, entity_type=ACTIVITY_ENTITY_TYPE, entity_id=session_id, action="transcribed", source="ai",
         metadata={"endpoint": "voice", "duration_seconds": seconds, "credits_used": used, "outcome": outcome},
     )  # fmt: skip
+    voice_count(endpoint="voice")
     return SessionCharge(credits_used=used, credits_remaining=credits_selectors.credits_remaining(user=user))
 
 

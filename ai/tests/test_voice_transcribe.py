@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ai.tests.fake_deepgram import FakeDeepgram, serve_fake_deepgram
 from credits import selectors as credits_selectors
@@ -30,6 +31,10 @@ def _allowed_hosts(settings):
     settings.TRANSCRIBE_ALLOWED_HOSTS = ["audio.example.com"]
 
 
+def _sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _grant(user, amount: int) -> None:
     credits_services.credits_grant(user=user, credit_type="purchased", amount=amount, reason="admin")
 
@@ -47,6 +52,7 @@ def pro(pro_user):
 
 def test_transcribes_by_url_and_charges_five_credits_per_started_minute(client_for, pro, fake_deepgram: FakeDeepgram):
     fake_deepgram.http_duration = 61.0
+    calls_before = _sample("perpetua_ai_calls_total", endpoint="transcribe", outcome="ok")
     response = _post(client_for(pro), {"audio_url": AUDIO, "duration_seconds": 61})
 
     assert response.status_code == 200, response.content
@@ -64,6 +70,7 @@ def test_transcribes_by_url_and_charges_five_credits_per_started_minute(client_f
     assert received["body"] == {"url": AUDIO}
     assert received["headers"]["Authorization"] == "Token dg-test-key"
     assert received["query"]["model"] == "nova-2"
+    assert _sample("perpetua_ai_calls_total", endpoint="transcribe", outcome="ok") == calls_before + 1
 
 
 def test_a_file_shorter_than_declared_costs_only_its_own_minutes(client_for, pro, fake_deepgram):
@@ -126,11 +133,13 @@ def _refunded_once(user) -> bool:
 
 def test_a_deepgram_error_is_503_and_the_reservation_is_refunded(client_for, pro, fake_deepgram):
     fake_deepgram.http_status = 500
+    failures_before = _sample("perpetua_ai_failures_total", endpoint="transcribe", reason="error")
     response = _post(client_for(pro), {"audio_url": AUDIO, "duration_seconds": 30})
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "TRANSCRIPTION_SERVICE_UNAVAILABLE"
     assert len(fake_deepgram.http_requests) == 1  # no retry: max_retries=0
+    assert _sample("perpetua_ai_failures_total", endpoint="transcribe", reason="error") == failures_before + 1
     assert credits_selectors.credits_remaining(user=pro) == 20 and _refunded_once(pro)
 
 
