@@ -26,3 +26,7 @@ migrate: install
 
 worker: install
 	.venv/bin/python manage.py run_worker
+
+# The mixed workload against the production server (bench/bench.sh; LEVELS, DURATION, WARMUP, BENCH_REDIS).
+bench: install
+	@bench/bench.sh

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import models
 
 from accounts.models import RefreshToken, User
+from accounts.selectors import token_user_cache_forget
 from billing.services import subscription_grant_pro, subscription_revoke_pro
 
 
@@ -28,6 +29,22 @@ class UserAdmin(admin.ModelAdmin):
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
+
+    # Staff edits (deactivation, email, time zone) and deletions reach API requests at once.
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        token_user_cache_forget(user_id=obj.pk)
+
+    def delete_model(self, request: Any, obj: User) -> None:
+        user_id = obj.pk
+        super().delete_model(request, obj)
+        token_user_cache_forget(user_id=user_id)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        user_ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            token_user_cache_forget(user_id=user_id)
 
     @admin.action(description="Make Pro")
     def make_pro(self, request: Any, queryset: Any) -> None:

@@ -1,4 +1,4 @@
-"""Reads of the accounts app: who holds this access token, and the GDPR export."""
+"""Reads of the accounts app: who holds this access token (and its caches), and the GDPR export."""
 
 from __future__ import annotations
 
@@ -6,17 +6,26 @@ import base64
 import datetime as dt
 import decimal
 import functools
+import logging
+import threading
+import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, models
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from accounts.keys import KeyRing, get_keyring
 from accounts.models import RefreshToken, Tier, User
-from accounts.tokens import access_token_decode
+from accounts.tokens import MAX_CLOCK_SKEW_SECONDS, access_token_decode, access_token_ttl_seconds
 from perpetua.api.exceptions import Forbidden, Unauthorized
 from perpetua.api.serializers import format_datetime
+
+logger = logging.getLogger(__name__)
 
 # The project's own apps, whose rows make up a user's data (CONTRACT §2).
 EXPORT_APPS = ("accounts", "tasks", "notes", "ai", "billing", "credits", "gamification", "recovery", "notifications")
@@ -41,26 +50,144 @@ def _token_user_sql() -> str:
     )
 
 
-def user_get_for_access_token(*, token: str) -> tuple[User, dict[str, Any]]:
-    """The active user an access token belongs to, and the token's claims. One query.
+# --- verified signatures (this process) ------------------------------------------------
+#
+# Checking an RS256 signature is a fifth of an authenticated request's own work, and a client
+# sends the same token for its whole life. A token verified once is remembered with the key
+# ring that verified it; a later request with the same string skips the signature while the
+# token's `exp` is ahead, and goes through `access_token_decode` again otherwise (which
+# raises the right error). Rotating the keys replaces the ring: nothing verified by the old
+# one is reused. Pure function of the token and the keys, so local to the process is correct.
 
-    The same query refuses a token whose session (`sid`) was revoked by logout or by
-    refresh-token reuse, so signing out ends access at once rather than at expiry.
+_VERIFIED_MAX = 10_000
+_verified: dict[str, tuple[KeyRing, dict[str, Any]]] = {}
+_verified_lock = threading.Lock()
+
+
+def _access_token_claims(token: str) -> dict[str, Any]:
+    ring = get_keyring()
+    hit = _verified.get(token)
+    if hit is not None and hit[0] is ring and hit[1]["exp"] > time.time():
+        return dict(hit[1])
+    payload = access_token_decode(token)
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()  # cheaper than LRU bookkeeping per request; refilled at once
+        _verified[token] = (ring, payload)
+    return dict(payload)
+
+
+# --- the token's user and session, in the shared cache ----------------------------------
+#
+# With AUTH_CACHE_SECONDS > 0 (on by default with REDIS_URL, where every server process,
+# worker and cron command shares the cache) a request whose user and session are cached
+# costs no query: one `get_many` (one Redis round trip). Every write that changes what this
+# read answers invalidates it at once, through the two functions below, called by the
+# services that make those writes (sign-in, profile, tier, deactivation, deletion, logout,
+# refresh-token reuse) and by the admin:
+#
+# - a user entry is overwritten with a STALE marker for AUTH_CACHE_STALE_SECONDS, again
+#   after commit; the cache is filled only with `add`, which fails while the marker is there,
+#   so a request that read the row before the write cannot put the old row back;
+# - a revoked session is marked REVOKED for as long as its access tokens can live: it is
+#   refused without reading the database, and no fill can mark it live again.
+#
+# With the local-memory cache other processes (a second server, the worker, cron) could
+# not reach this process's copy: settings refuse AUTH_CACHE_SECONDS > 0 without REDIS_URL.
+
+_LIVE = "live"
+_REVOKED = "revoked"
+_STALE = "stale"
+
+
+def _user_key(user_id: uuid.UUID | str) -> str:
+    return f"auth:user:{user_id}"
+
+
+def _session_key(session_id: uuid.UUID | str) -> str:
+    return f"auth:session:{session_id}"
+
+
+def _cache_call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """A cache operation that may fail (Redis down): the database answers instead."""
+    try:
+        return operation(*args, **kwargs)
+    except Exception:
+        logger.warning("auth cache unavailable", exc_info=True)
+        return None
+
+
+def token_user_cache_forget(*, user_id: uuid.UUID | str) -> None:
+    """The cached copy of this user is wrong from now on (changed, deactivated, deleted)."""
+    if not settings.AUTH_CACHE_SECONDS:
+        return
+    key = _user_key(user_id)
+
+    def forget() -> None:
+        _cache_call(cache.set, key, _STALE, timeout=settings.AUTH_CACHE_STALE_SECONDS)
+
+    forget()
+    transaction.on_commit(forget)  # again once the new row is what a fill would read
+
+
+def token_sessions_cache_revoke(*, session_ids: Iterable[uuid.UUID | str]) -> None:
+    """These sessions are over (logout, refresh-token reuse, account deletion): refuse at once."""
+    if not settings.AUTH_CACHE_SECONDS:
+        return
+    revoked = {_session_key(session_id): _REVOKED for session_id in session_ids}
+    if revoked:
+        lifetime = access_token_ttl_seconds() + MAX_CLOCK_SKEW_SECONDS
+        _cache_call(cache.set_many, revoked, timeout=lifetime)
+
+
+def _token_user_query(*, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+    """The active user, with `session_revoked`, or None. One query."""
+    params = [
+        RefreshToken._meta.get_field("family_id").get_db_prep_value(session_id, connection),
+        User._meta.pk.get_db_prep_value(user_id, connection),
+    ]  # as each backend stores UUIDs (SQLite: hex text)
+    return next(iter(User.objects.raw(_token_user_sql(), params)), None)
+
+
+def user_get_for_access_token(*, token: str) -> tuple[User, dict[str, Any]]:
+    """The active user an access token belongs to, and the token's claims.
+
+    The same step refuses a token whose session (`sid`) was revoked by logout or by
+    refresh-token reuse, so signing out ends access at once rather than at expiry. No
+    query when the user and the session are in the auth cache, else one.
     Raises TokenExpired / Unauthorized.
     """
-    payload = access_token_decode(token)
+    payload = _access_token_claims(token)
     try:
         user_id = uuid.UUID(str(payload["sub"]))
         session_id = uuid.UUID(str(payload["sid"]))
     except ValueError as exc:
         raise Unauthorized("Invalid access token.") from exc
-    params = [
-        RefreshToken._meta.get_field("family_id").get_db_prep_value(session_id, connection),
-        User._meta.pk.get_db_prep_value(user_id, connection),
-    ]  # as each backend stores UUIDs (SQLite: hex text)
-    user = next(iter(User.objects.raw(_token_user_sql(), params)), None)
+    ttl = settings.AUTH_CACHE_SECONDS
+    if not ttl:
+        user = _token_user_query(user_id=user_id, session_id=session_id)
+        if user is None or user.session_revoked:
+            raise Unauthorized("Invalid access token.")
+        return user, payload
+
+    user_key, session_key = _user_key(user_id), _session_key(session_id)
+    cached = _cache_call(cache.get_many, [user_key, session_key]) or {}
+    session, user = cached.get(session_key), cached.get(user_key)
+    if session == _REVOKED:
+        raise Unauthorized("Invalid access token.")
+    if session == _LIVE and isinstance(user, User):
+        return user, payload
+
+    user = _token_user_query(user_id=user_id, session_id=session_id)
+    if user is not None and user.session_revoked:
+        token_sessions_cache_revoke(session_ids=[session_id])
     if user is None or user.session_revoked:
         raise Unauthorized("Invalid access token.")
+    del user.session_revoked  # the cached user serves every session of this user
+    if session is None:
+        _cache_call(cache.add, session_key, _LIVE, timeout=ttl)
+    if not isinstance(cached.get(user_key), User):
+        _cache_call(cache.add, user_key, user, timeout=ttl)  # refused while a STALE marker stands
     return user, payload
 
 

@@ -7,6 +7,10 @@ Sessions (CONTRACT §1): a sign-in starts a *family* of refresh tokens whose id 
 the access tokens' `sid`. Refresh tokens are opaque random strings stored only as
 SHA-256 hashes; each use rotates the token inside the family, and presenting an
 already-rotated token revokes the whole family (someone copied it).
+
+Every write here that changes who a token stands for (the user row, a session's end)
+tells the auth cache at once (`accounts.selectors.token_user_cache_forget`,
+`token_sessions_cache_revoke`), so no request is answered from a copy older than the write.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.utils import timezone
 
 from accounts import providers
 from accounts.models import RefreshToken, Tier, User
+from accounts.selectors import token_sessions_cache_revoke, token_user_cache_forget
 from accounts.tokens import access_token_for, access_token_ttl_seconds
 from perpetua.api.exceptions import Conflict, InvalidRefreshToken
 
@@ -111,6 +116,7 @@ def user_get_or_create_for_google(*, identity: providers.GoogleIdentity) -> tupl
     if user.email != identity.email and not User.objects.filter(email=identity.email).exclude(pk=user.pk).exists():
         user.email = identity.email
     user.save(update_fields=["google_sub", "name", "avatar_url", "email", "updated_at"])
+    token_user_cache_forget(user_id=user.pk)
     return user, False
 
 
@@ -146,9 +152,12 @@ def session_start(*, user: User) -> SignInResult:
 
 
 def _family_revoke(*, family_id: uuid.UUID, now: datetime) -> int:
-    return RefreshToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(
+    """End one session (logout, reuse): its refresh tokens and, at once, its access tokens."""
+    revoked = RefreshToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(
         revoked_at=now, updated_at=now
     )
+    token_sessions_cache_revoke(session_ids=[family_id])
+    return revoked
 
 
 def session_refresh(*, refresh_token: str) -> SignInResult:
@@ -196,7 +205,10 @@ def session_end(*, refresh_token: str | None) -> None:
 def refresh_tokens_revoke_for_user(*, user: User) -> int:
     """Revoke every session of `user` (account deletion, staff action)."""
     now = timezone.now()
-    return RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now, updated_at=now)
+    live = RefreshToken.objects.filter(user=user, revoked_at__isnull=True)
+    # Read (only when the cache is on) before the UPDATE makes these rows revoked.
+    token_sessions_cache_revoke(session_ids=live.values_list("family_id", flat=True).distinct())
+    return live.update(revoked_at=now, updated_at=now)
 
 
 def refresh_tokens_purge_revoked(*, now: datetime | None = None) -> int:
@@ -236,6 +248,7 @@ def user_update(*, user: User, name: str | object = _UNSET, timezone_name: str |
         fields.append("timezone")
     if fields:
         user.save(update_fields=[*fields, "updated_at"])
+        token_user_cache_forget(user_id=user.pk)
     return user
 
 
@@ -245,11 +258,13 @@ def user_set_tier(*, user: User, tier: str) -> None:
         raise ValueError(f"unknown tier {tier!r}")
     user.tier = tier
     user.save(update_fields=["tier", "updated_at"])
+    token_user_cache_forget(user_id=user.pk)  # the new tier's limits apply to the next request
 
 
 def user_delete(*, user: User) -> None:
     """DELETE /users/me (CONTRACT §2): the account and, by cascade, everything it owns."""
     with transaction.atomic():
         refresh_tokens_revoke_for_user(user=user)
+        token_user_cache_forget(user_id=user.pk)
         user.delete()
     logger.info("user %s deleted their account", user.pk)

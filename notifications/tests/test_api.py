@@ -85,10 +85,10 @@ def test_list_requires_auth(anon_client):
 
 def test_list_query_count_is_constant(api, user, django_assert_num_queries):
     _make(user, 1)
-    with django_assert_num_queries(1 + 3):  # + the access-token user lookup
+    with django_assert_num_queries(1 + 2):  # + the access-token user lookup
         assert len(api.get("/api/v1/notifications").json()["data"]) == 1
     _make(user, 30)
-    with django_assert_num_queries(1 + 3):  # + the access-token user lookup
+    with django_assert_num_queries(1 + 2):  # + the access-token user lookup
         assert len(api.get("/api/v1/notifications").json()["data"]) == 25
 
 

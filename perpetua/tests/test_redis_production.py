@@ -123,7 +123,7 @@ def test_redis_url_moves_cache_channels_and_shared_rate_limits_to_redis(redis_ur
         redis.Redis.from_url(redis_url).flushall()
     second = _run_process(redis_url=redis_url, token=token, requests=2)
 
-    assert first["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert first["cache"] == "perpetua.api.cache.RedisCache"  # Django's, one redis-py client per pool
     assert first["channel_layer"] == "channels_redis.core.RedisChannelLayer"
     assert first["check_errors"] == []  # django-ratelimit's shared-cache checks pass: nothing silenced
     assert first["ready"] == {name: {"status": "ok"} for name in ("database", "cache", "channel_layer")}
