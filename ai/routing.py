@@ -1,3 +1,9 @@
-"""WebSocket routes (the voice relay arrives with the AI issue)."""
+"""WebSocket routes, mounted by `perpetua.asgi` behind Channels' OriginValidator (CONTRACT §9)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from ai.consumers import VoiceTranscribeConsumer
+
+websocket_urlpatterns: list = [
+    path("api/v1/ws/voice/transcribe", VoiceTranscribeConsumer.as_asgi()),
+]

@@ -1,0 +1,87 @@
+"""The voice relay behind the production server (uvicorn with `perpetua.server` options),
+reached by a real WebSocket client: refusals arrive as a message and a close code, not
+as an HTTP 403, and a whole session works end to end against the fake Deepgram."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+import websockets.sync.client
+from websockets.exceptions import ConnectionClosed
+
+from accounts.tokens import access_token_for
+from ai.tests.fake_deepgram import serve_fake_deepgram
+from credits import selectors as credits_selectors
+from credits import services as credits_services
+from perpetua.asgi import application
+from perpetua.server import options
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = "http://localhost:3000"
+
+
+@pytest.fixture
+def fake_deepgram(settings):
+    with serve_fake_deepgram(settings) as fake:
+        yield fake
+
+
+@pytest.fixture
+def server_port():
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    instance = uvicorn.Server(uvicorn.Config(**{**options(app=application), "timeout_graceful_shutdown": 1}))
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if instance.started:
+            break
+        time.sleep(0.02)
+    yield sock.getsockname()[1]
+    instance.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def _connect(port: int, user) -> websockets.sync.client.ClientConnection:
+    url = f"ws://127.0.0.1:{port}/api/v1/ws/voice/transcribe?token={access_token_for(user=user)}"
+    return websockets.sync.client.connect(url, origin=ORIGIN, open_timeout=5)
+
+
+def test_a_free_user_reads_the_error_then_the_close_code(server_port, user, fake_deepgram):
+    with _connect(server_port, user) as ws:
+        error = json.loads(ws.recv(timeout=5))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert error["code"] == "TIER_REQUIRED"
+    assert ws.close_code == 4403
+
+
+def test_a_whole_session_through_the_production_server(server_port, pro_user, fake_deepgram):
+    credits_services.credits_grant(user=pro_user, credit_type="purchased", amount=20, reason="admin")
+    fake_deepgram.transcripts = ["call mom tonight"]
+    fake_deepgram.seconds_per_frame = 12.0
+    with _connect(server_port, pro_user) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "connected"
+        ws.send(b"\x1a\x45\xdf\xa3webm")
+        messages = [json.loads(ws.recv(timeout=5)) for _ in range(2)]
+        ws.send(json.dumps({"type": "end_stream"}))
+        complete = json.loads(ws.recv(timeout=5))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+
+    assert [m["is_final"] for m in messages] == [False, True]
+    assert complete == {
+        "type": "complete", "full_transcript": "call mom tonight", "duration_seconds": 12,
+        "credits_used": 5, "credits_remaining": 15,
+    }  # fmt: skip
+    assert ws.close_code == 1000
+    assert credits_selectors.credits_remaining(user=pro_user) == 15
+    assert fake_deepgram.sessions[0].frames == [b"\x1a\x45\xdf\xa3webm"]
