@@ -113,6 +113,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # The embedded default: SQLite ignores the deferrable unique constraint of subtask order.
 _SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 _SQLITE_SILENCED = ["models.W038"] if _SQLITE else []
+# `check --deploy` warnings that are the deployment's decision, not the code's (each one is
+# settable through the environment, see HTTPS hardening below; perpetua/tests/test_deploy_check.py):
+# - W008 SECURE_SSL_REDIRECT: the TLS terminator in front redirects http to https; behind it
+#   every request reaches us as plain http, so redirecting here would loop unless
+#   SECURE_PROXY_SSL_HEADER is set too, and plain-http health probes must answer.
+# - W005 SECURE_HSTS_INCLUDE_SUBDOMAINS, W021 SECURE_HSTS_PRELOAD: promises about every
+#   subdomain of the site's domain (preload is near-irreversible); only its owner can make them.
+_DEPLOY_SILENCED = ["security.W008", "security.W005", "security.W021"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -122,12 +130,12 @@ if REDIS_URL:
     # Django's Redis backend with its client built once (perpetua/api/cache.py: measured 2x cheaper per call).
     CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    SILENCED_SYSTEM_CHECKS: list[str] = [*_SQLITE_SILENCED]
+    SILENCED_SYSTEM_CHECKS: list[str] = [*_DEPLOY_SILENCED, *_SQLITE_SILENCED]
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perpetua"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # django-ratelimit wants a shared cache; local memory is only the embedded default.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001", *_SQLITE_SILENCED]
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001", *_DEPLOY_SILENCED, *_SQLITE_SILENCED]
 
 # The token's user and session, cached for this long (accounts.selectors; 0 = one query per
 # request). Logout, refresh-token reuse, tier and profile changes, deactivation and deletion

@@ -71,9 +71,11 @@ def task_get_for_user(
     queryset = Task.objects.all()
     if for_update:
         queryset = queryset.select_for_update(no_key=not strongest)
-    task = queryset.filter(pk=task_id).first()
-    if task is None:
-        raise TaskNotFound()
+    try:
+        # get(), not first(): first() would add the model's ordering to a pk lookup.
+        task = queryset.get(pk=task_id)
+    except Task.DoesNotExist:
+        raise TaskNotFound() from None
     owner_check(user=user, owner_id=task.user_id)
     return task
 
@@ -88,17 +90,17 @@ def task_detail_for_user(*, user: Any, task_id: uuid.UUID | str) -> Task:
 
     Three queries whatever the number of children.
     """
-    task = (
-        task_queryset()
-        .prefetch_related(
-            Prefetch("subtasks", queryset=Subtask.objects.order_by("order_index")),
-            Prefetch("reminders", queryset=Reminder.objects.order_by("scheduled_at", "created_at")),
+    try:
+        task = (
+            task_queryset()
+            .prefetch_related(
+                Prefetch("subtasks", queryset=Subtask.objects.order_by("order_index")),
+                Prefetch("reminders", queryset=Reminder.objects.order_by("scheduled_at", "created_at")),
+            )
+            .get(pk=task_id)
         )
-        .filter(pk=task_id)
-        .first()
-    )
-    if task is None:
-        raise TaskNotFound()
+    except Task.DoesNotExist:
+        raise TaskNotFound() from None
     owner_check(user=user, owner_id=task.user_id)
     return task
 
