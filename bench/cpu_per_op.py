@@ -4,46 +4,12 @@
 # of process CPU time (subtask creation is left out: it fills the task's subtask cap).
 # Without the server and the event loop, so the numbers isolate what the application costs
 # and move less with a busy machine than req/s do.
-import json
 import os
 import time
-import uuid
 
-from django.test import Client
+from bench.ops import op_create, op_get, op_list, op_patch
 
 N = int(os.environ.get("CPU_PER_OP_N", "300"))
-with open(os.environ["BENCH_TOKENS"]) as tokens:
-    token = tokens.readline().strip()
-client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json")
-task = client.get("/api/v1/tasks?limit=25").json()["data"][0]
-state = {"version": task["version"]}
-
-
-def op_list():
-    return client.get("/api/v1/tasks?limit=25")
-
-
-def op_get():
-    return client.get(f"/api/v1/tasks/{task['id']}")
-
-
-def op_create():
-    body = {"title": "cpu", "priority": "high", "description": "measured"}
-    return client.post(
-        "/api/v1/tasks", json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
-    )
-
-
-def op_patch():
-    response = client.patch(
-        f"/api/v1/tasks/{task['id']}",
-        json.dumps({"title": "renamed", "version": state["version"]}),
-        content_type="application/json",
-    )
-    state["version"] = response.json()["data"]["version"]
-    return response
-
-
 ops = {"list": op_list, "get": op_get, "create": op_create, "patch": op_patch}
 results = {}
 for name, call in ops.items():

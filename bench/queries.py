@@ -3,52 +3,14 @@
 # seed): each operation is sent twice as one seeded user through Django's full stack, and
 # the statements of the second (warm: token user and session cached when the auth cache is
 # on) are printed, then what a cold request adds.
-import json
-import os
 import re
-import uuid
 
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-with open(os.environ["BENCH_TOKENS"]) as tokens:
-    token = tokens.readline().strip()
-client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json")
-task = client.get("/api/v1/tasks?limit=25").json()["data"][0]
-state = {"version": task["version"]}
-
-
-def list_():
-    return client.get("/api/v1/tasks?limit=25")
-
-
-def get():
-    return client.get(f"/api/v1/tasks/{task['id']}")
-
-
-def create():
-    body = {"title": "bench queries", "priority": "high", "description": "counted"}
-    return client.post(
-        "/api/v1/tasks", json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
-    )
-
-
-def patch():
-    response = client.patch(
-        f"/api/v1/tasks/{task['id']}",
-        json.dumps({"title": "renamed", "version": state["version"]}),
-        content_type="application/json",
-    )
-    state["version"] = response.json()["data"]["version"]
-    return response
-
-
-def subtask():
-    return client.post(
-        f"/api/v1/tasks/{task['id']}/subtasks", json.dumps({"title": "step"}), content_type="application/json"
-    )
+from bench.ops import op_create, op_get, op_list, op_patch, op_subtask, token
 
 
 def short(sql: str) -> str:
@@ -60,7 +22,13 @@ def short(sql: str) -> str:
 print("\n## SQL queries per request type (warm; one user of the seed)\n")
 print("| op | status | queries | statements |")
 print("|---|---|---|---|")
-for name, call in [("list", list_), ("get", get), ("create", create), ("patch", patch), ("subtask", subtask)]:
+for name, call in [
+    ("list", op_list),
+    ("get", op_get),
+    ("create", op_create),
+    ("patch", op_patch),
+    ("subtask", op_subtask),
+]:
     call()
     with CaptureQueriesContext(connection) as captured:
         response = call()
