@@ -7,39 +7,24 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import uvicorn
 
 from accounts.tokens import access_token_for
 from credits import selectors as credit_selectors
 from credits.models import CreditAccount, CreditEntry
 from perpetua.asgi import application
-from perpetua.server import options
+from perpetua.tests.serving import serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def server():
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    instance = uvicorn.Server(uvicorn.Config(**{**options(app=application), "timeout_graceful_shutdown": 1}))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(250):
-        if instance.started:
-            break
-        time.sleep(0.02)
-    yield sock.getsockname()[1]
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield from serve(application)
 
 
 def _headers(user) -> dict[str, str]:

@@ -5,12 +5,8 @@ as an HTTP 403, and a whole session works end to end against the fake Deepgram."
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
@@ -19,7 +15,7 @@ from ai.tests.fake_deepgram import serve_fake_deepgram
 from credits import selectors as credits_selectors
 from credits import services as credits_services
 from perpetua.asgi import application
-from perpetua.server import options
+from perpetua.tests.serving import serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,20 +30,7 @@ def fake_deepgram(settings):
 
 @pytest.fixture
 def server_port():
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    instance = uvicorn.Server(uvicorn.Config(**{**options(app=application), "timeout_graceful_shutdown": 1}))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if instance.started:
-            break
-        time.sleep(0.02)
-    yield sock.getsockname()[1]
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield from serve(application)
 
 
 def _connect(port: int, user) -> websockets.sync.client.ClientConnection:

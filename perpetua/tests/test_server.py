@@ -5,13 +5,11 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import uvicorn
 import websockets.sync.client
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
@@ -19,8 +17,8 @@ from django.urls import path
 from websockets.exceptions import InvalidStatus
 
 from perpetua.asgi import application
-from perpetua.server import options
 from perpetua.tests import asgi_urls
+from perpetua.tests.serving import serve
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("perpetua.tests.asgi_urls")]
 
@@ -30,33 +28,15 @@ class EchoConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text_data)
 
 
-def _serve(app):
-    """uvicorn with the production options, in a thread of this process (same test database)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    instance = uvicorn.Server(uvicorn.Config(**{**options(app=app), "timeout_graceful_shutdown": 1}))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if instance.started:
-            break
-        time.sleep(0.02)
-    yield sock.getsockname()[1]
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
-
-
 @pytest.fixture
 def server():
-    yield from _serve(application)
+    yield from serve(application)
 
 
 @pytest.fixture
 def ws_server():
     """The real HTTP app beside a test-only WebSocket route (the voice relay is not there yet)."""
-    yield from _serve(
+    yield from serve(
         ProtocolTypeRouter({"http": application, "websocket": URLRouter([path("ws/echo", EchoConsumer.as_asgi())])})
     )
 
