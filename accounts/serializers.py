@@ -7,7 +7,14 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
-from perpetua.api.serializers import BooleanField, CharField, IntegerField, ModelSerializer, StrictSerializerMixin
+from perpetua.api.serializers import (
+    BooleanField,
+    CharField,
+    IntegerField,
+    ModelSerializer,
+    StrictSerializerMixin,
+    URLField,
+)
 from perpetua.api.validators import validate_iana_timezone
 
 
@@ -18,11 +25,17 @@ class UserSerializer(ModelSerializer):
         read_only=True, allow_blank=True, help_text="Google's `sub`; empty for an account never signed in with Google."
     )
     name = CharField(source="display_name", read_only=True, min_length=1, max_length=100)
+    avatar_url = URLField(read_only=True, allow_null=True, help_text="null when Google gave no picture.")
 
     class Meta:
         model = User
         fields = ["id", "google_id", "email", "name", "avatar_url", "timezone", "tier", "created_at", "updated_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["avatar_url"] = data["avatar_url"] or None  # stored as "" when unset; null on the wire (CONTRACT §0)
+        return data
 
 
 class UserUpdateSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -28,7 +28,7 @@ def test_get_me_returns_the_user_object(api, user):
         "google_id": "",
         "email": user.email,
         "name": user.name,
-        "avatar_url": user.avatar_url,
+        "avatar_url": None,  # none stored: null, not ""
         "timezone": "UTC",
         "tier": "free",
         "created_at": data["created_at"],

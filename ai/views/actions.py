@@ -17,6 +17,7 @@ from ai.serializers.actions import (
 )
 from ai.services import actions
 from ai.services.actions import ConfirmedAction
+from ai.views.shared import NAMED_ROW_ERROR
 from notes.serializers import NoteSerializer
 from perpetua.api.exceptions import ValidationFailed
 from perpetua.api.responses import envelope
@@ -56,7 +57,7 @@ class ConfirmActionView(ApiView):
 
     @extend_schema(
         operation_id="ai_confirm_action", summary="Execute an accepted AI suggestion, validated as its plain endpoint",
-        request=ConfirmActionRequestSerializer, responses={200: ConfirmActionResponseSerializer},
+        request=ConfirmActionRequestSerializer, responses={200: ConfirmActionResponseSerializer, **NAMED_ROW_ERROR},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         serializer = ConfirmActionRequestSerializer(data=request.data)

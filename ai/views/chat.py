@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
 from ai.serializers.chat import ChatEnvelopeSerializer, ChatRequestSerializer
 from ai.services.chat import ChatRequest, ai_chat, ai_chat_stream_open
-from ai.views.shared import AI_ERRORS, TASK_LIMIT_ERROR, AIView, named_task_id, session_id
+from ai.views.shared import AI_ERRORS, NAMED_ROW_ERROR, TASK_LIMIT_ERROR, AIView, named_task_id, session_id
 from perpetua.api.responses import envelope
 
 STREAM_DESCRIPTION = (
@@ -20,6 +19,15 @@ STREAM_DESCRIPTION = (
     "`data: [DONE]`. A provider failure after the stream started ends it with `event: error` (the error "
     "object) and refunds the credit."
 )
+# One server-sent event as a client's parser yields it (the schema of each event, OpenAPI 3.2 style).
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "error"], "description": "`error` ends a failed stream."},
+        "data": {"type": "string", "description": "JSON text, or `[DONE]` last."},
+    },
+}
 
 
 def _chat_request(request: Request) -> ChatRequest:
@@ -40,7 +48,8 @@ def _chat_request(request: Request) -> ChatRequest:
 class ChatView(AIView):
     @extend_schema(
         operation_id="ai_chat", summary="Ask the assistant; suggestions come back, nothing is changed",
-        request=ChatRequestSerializer, responses={200: ChatEnvelopeSerializer, **AI_ERRORS, **TASK_LIMIT_ERROR},
+        request=ChatRequestSerializer,
+        responses={200: ChatEnvelopeSerializer, **AI_ERRORS, **NAMED_ROW_ERROR, **TASK_LIMIT_ERROR},
     )  # fmt: skip
     async def post(self, request: Request) -> Any:
         answer = await ai_chat(_chat_request(request))
@@ -60,8 +69,8 @@ class ChatStreamView(AIView):
         operation_id="ai_chat_stream", summary="The chat answer as server-sent events",
         request=ChatRequestSerializer,
         responses={
-            (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description=STREAM_DESCRIPTION),
-            **AI_ERRORS, **TASK_LIMIT_ERROR,
+            (200, "text/event-stream"): OpenApiResponse(STREAM_EVENT, description=STREAM_DESCRIPTION),
+            **AI_ERRORS, **NAMED_ROW_ERROR, **TASK_LIMIT_ERROR,
         },
     )  # fmt: skip
     async def post(self, request: Request) -> Any:

@@ -19,6 +19,9 @@ AI_ERRORS = {
         "AI_TIMEOUT_SECONDS; the credit is refunded."
     ),
 }
+NAMED_ROW_ERROR = {
+    404: OpenApiResponse(description="TASK_NOT_FOUND / NOT_FOUND: the task (or note) the body names does not exist.")
+}
 TASK_LIMIT_ERROR = {
     429: OpenApiResponse(
         description="RATE_LIMIT_EXCEEDED (20/min per user) / AI_TASK_LIMIT_REACHED: an 11th request on one task "

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from ai.serializers.subtasks import GenerateSubtasksEnvelopeSerializer, GenerateSubtasksRequestSerializer
 from ai.services.subtasks import ai_generate_subtasks
-from ai.views.shared import AI_ERRORS, TASK_LIMIT_ERROR, AIView, session_id
+from ai.views.shared import AI_ERRORS, NAMED_ROW_ERROR, TASK_LIMIT_ERROR, AIView, session_id
 from perpetua.api.responses import envelope
 
 
@@ -17,7 +17,7 @@ class GenerateSubtasksView(AIView):
     @extend_schema(
         operation_id="ai_generate_subtasks", summary="Suggest subtask titles for a task (capped at its free room)",
         request=GenerateSubtasksRequestSerializer,
-        responses={200: GenerateSubtasksEnvelopeSerializer, **AI_ERRORS, **TASK_LIMIT_ERROR},
+        responses={200: GenerateSubtasksEnvelopeSerializer, **AI_ERRORS, **NAMED_ROW_ERROR, **TASK_LIMIT_ERROR},
     )  # fmt: skip
     async def post(self, request: Request) -> Any:
         serializer = GenerateSubtasksRequestSerializer(data=request.data)

@@ -2,7 +2,8 @@
 
 - `AutoSchema` (DEFAULT_SCHEMA_CLASS): adds the `Idempotency-Key` header parameter to
   unsafe methods (required where the view sets `idempotency_required`), marks
-  `@deprecated` endpoints `deprecated: true`, and notes which error statuses apply.
+  `@deprecated` endpoints `deprecated: true`, closes the request bodies of strict
+  serializers (`additionalProperties: false`), and notes which error statuses apply.
 - `add_error_responses` (postprocessing hook): adds the `Error` schema and one reusable
   response per error status, then attaches to every operation the ones that apply:
   400 (body/query/header invalid), 401 (authenticated endpoints), 403 (endpoints
@@ -38,6 +39,7 @@ from perpetua.api.exceptions import (
     ValidationFailed,
 )
 from perpetua.api.ratelimit import BucketRateLimit
+from perpetua.api.serializers import StrictSerializerMixin
 
 _PRIVATE_KEY = "x-perpetua-error-statuses"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -131,6 +133,12 @@ class AutoSchema(SpectacularAutoSchema):
                 )
             )
         return parameters
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictSerializerMixin):
+            schema["additionalProperties"] = False  # unknown fields are a 400 (CONTRACT §0)
+        return schema
 
     def _handler(self) -> Any:
         action = getattr(self.view, "action", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from gamification.serializers import AchievementUnlockSerializer
@@ -60,6 +61,7 @@ class SubtaskEnvelopeSerializer(serializers.Serializer):
     data = SubtaskSerializer()
 
 
+@extend_schema_serializer(many=False)  # the list action answers one envelope, not an array of them
 class SubtaskListEnvelopeSerializer(serializers.Serializer):
     data = SubtaskSerializer(many=True)
 
