@@ -256,9 +256,9 @@ def _routes(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def _methods(callback: Any) -> set[str]:
     """The HTTP methods a view answers: a ViewSet's action map, else the APIView's handlers."""
-    actions = getattr(callback, "actions", None)
+    actions = getattr(callback, "actions", None)  # DRF adds "head" to it on the first GET: left out
     if actions:
-        return set(actions)
+        return set(actions) - {"head", "options"}
     view = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
     assert view is not None, f"{callback} is no class-based view: the matrix cannot read its methods"
     return {m for m in view.http_method_names if hasattr(view, m) and m not in ("head", "options")}

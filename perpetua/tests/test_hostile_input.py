@@ -147,7 +147,6 @@ MALFORMED = [
     b"{nope",
     b'{"title": "a",}',
     b"[1, 2",
-    b"",
     b"null",
     b'"a string"',
     b"\xff\xfe{}",
