@@ -13,6 +13,8 @@ from django.db import connection
 from model_bakery import baker
 from rest_framework.test import APIClient
 
+from perpetua.tests.processes import redis_server
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
@@ -20,6 +22,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server of this test process (each xdist worker its own), started on first use."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture
