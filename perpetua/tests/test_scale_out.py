@@ -34,9 +34,9 @@ from notifications.models import Notification
 from perpetua.tests.processes import ROOT, production_env, start_server, start_worker, stop
 from tasks.models import Reminder, Task
 
-# One process per module: the tests share the servers, so tests of this module must not be
-# spread over several xdist workers (pyproject.toml: `--dist loadgroup`).
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("scale_out")]
+# One set of processes for the module, shared by its tests: pyproject.toml's `--dist loadfile`
+# keeps a file's tests on one xdist worker (`loadgroup` does not group under pytest 9).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 RATE_LIMIT = 40  # RATE_LIMIT_GENERAL of the servers, per user and minute
 ME = "/api/v1/users/me"
@@ -140,6 +140,7 @@ def test_redis_url_moves_cache_channels_and_auth_cache_to_redis_and_both_servers
             response = server.get("/api/v1/health/ready")
             if response.status_code == 200:
                 break
+            time.sleep(1)  # a result is reused for a second
         assert response.status_code == 200, response.text
         assert response.json()["checks"] == {name: {"status": "ok"} for name in ("database", "cache", "channel_layer")}
 
