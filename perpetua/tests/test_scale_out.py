@@ -34,8 +34,8 @@ from notifications.models import Notification
 from perpetua.tests.processes import ROOT, production_env, start_server, start_worker, stop
 from tasks.models import Reminder, Task
 
-# One set of processes for the module, shared by its tests: pyproject.toml's `--dist loadfile`
-# keeps a file's tests on one xdist worker (`loadgroup` does not group under pytest 9).
+# One set of processes for the module, shared by its tests: conftest.py's ONE_WORKER_MODULES
+# keeps them on one xdist worker.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RATE_LIMIT = 40  # RATE_LIMIT_GENERAL of the servers, per user and minute
