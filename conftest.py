@@ -12,6 +12,33 @@ from django.core.cache import cache
 from django.db import connection
 from model_bakery import baker
 from rest_framework.test import APIClient
+from xdist.scheduler import LoadScheduling
+
+from perpetua.tests.processes import redis_server
+
+# Modules whose tests share processes started once for the module (`scope="module"`).
+ONE_WORKER_MODULES = frozenset({"perpetua/tests/test_scale_out.py"})
+
+
+class _LoadKeepingModulesTogether(LoadScheduling):
+    """xdist's `--dist load`, except that a module of ONE_WORKER_MODULES goes to one worker
+    in one batch, so its processes start once. The order stays pytest-django's (transactional
+    tests last, after every test that needs the migrations' rows), which `loadgroup` and
+    `loadfile` would break; `loadgroup` does not group under pytest 9 anyway (pytest-xdist#1386)."""
+
+    def _send_tests(self, node: Any, num: int) -> None:
+        while 0 < num < len(self.pending) and self._same_module(self.pending[num - 1], self.pending[num]):
+            num += 1
+        super()._send_tests(node, num)
+
+    def _same_module(self, first: int, second: int) -> bool:
+        module = self.collection[first].split("::", 1)[0]
+        return module in ONE_WORKER_MODULES and self.collection[second].split("::", 1)[0] == module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    return _LoadKeepingModulesTogether(config, log) if config.getvalue("dist") == "load" else None
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +47,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server of this test process (each xdist worker its own), started on first use."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,15 +6,6 @@ then changes them and checks that the very next request sees the change.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.admin.sites import site
@@ -32,7 +23,6 @@ from billing.services import subscription_grant_pro
 ME = "/api/v1/users/me"
 LOGOUT = "/api/v1/auth/logout"
 REFRESH = "/api/v1/auth/refresh"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -185,99 +175,7 @@ def test_cache_down_falls_back_to_the_database(auth_cache, user, settings):
     assert client.get(ME).status_code == 401
 
 
-# --- across processes, through Redis ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is required (scripts/ensure-redis.sh installs it)"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
-
-
-# A server process configured by the environment alone (REDIS_URL: the auth cache is on).
-_PROCESS_SCRIPT = """
-import json, os
-import django
-django.setup()
-from django.conf import settings
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-client = Client(HTTP_AUTHORIZATION="Bearer " + os.environ["TEST_TOKEN"])
-with CaptureQueriesContext(connection) as queries:
-    response = client.get("/api/v1/users/me")
-data = response.json().get("data") or {}
-print(json.dumps({"cache_seconds": settings.AUTH_CACHE_SECONDS, "status": response.status_code,
-                  "tier": data.get("tier"), "queries": len(queries)}))
-"""
-
-
-def _request_in_another_process(*, redis_url: str, token: str) -> dict:
-    db = django_settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "perpetua.settings",
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DATABASE_POOL": "false",
-        "DEBUG": "false",
-        "SECRET_KEY": "auth-cache-test",
-        "RATE_LIMIT_GENERAL": "0",
-        "JWT_PRIVATE_KEY": _private_pem(),
-        "TEST_TOKEN": token,
-        "LOG_LEVEL": "ERROR",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _PROCESS_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _private_pem() -> str:
-    from accounts.keys import _private_pem as current_private_pem
-
-    return current_private_pem()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_logout_and_tier_change_in_one_process_are_seen_by_another_at_once(redis_url, settings, user, make_user):
-    settings.CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": redis_url}}
-    settings.AUTH_CACHE_SECONDS = 60
-    session = session_start(user=user)
-
-    first = _request_in_another_process(redis_url=redis_url, token=session.access_token)
-    cached = _request_in_another_process(redis_url=redis_url, token=session.access_token)
-    assert first["cache_seconds"] == 60
-    assert (first["status"], first["tier"], first["queries"]) == (200, "free", 1)
-    assert (cached["status"], cached["queries"]) == (200, 0)  # served from Redis
-
-    subscription_grant_pro(user=User.objects.get(pk=user.pk))  # this process: billing
-    assert _request_in_another_process(redis_url=redis_url, token=session.access_token)["tier"] == "pro"
-
-    assert APIClient().post(LOGOUT, {"refresh_token": session.refresh_token}, format="json").status_code == 200
-    after = _request_in_another_process(redis_url=redis_url, token=session.access_token)
-    assert (after["status"], after["queries"]) == (401, 0)  # refused by the shared marker, no query
+# --- the production backend (its use by two server processes: perpetua/tests/test_scale_out.py) ---
 
 
 def test_the_production_redis_backend_keeps_one_client_and_behaves_as_djangos(redis_url, settings):

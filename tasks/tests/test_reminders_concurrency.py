@@ -1,19 +1,13 @@
 """Reminder races against real PostgreSQL: the per-task limit and exactly-once firing
-with several workers at once (CONTRACT §6, §15)."""
+with several workers at once (CONTRACT §6, §15). Two real worker processes:
+perpetua/tests/test_scale_out.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 from model_bakery import baker
 from rest_framework.test import APIClient
@@ -23,7 +17,6 @@ from tasks.models import Reminder, Task
 from tasks.services import reminders
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def client(user) -> APIClient:
@@ -80,41 +73,3 @@ def test_one_due_reminder_two_concurrent_runs_one_notification(user, concurrentl
     counts = concurrently(2, lambda i: reminders.reminders_fire_due())
     assert sorted(counts) == [0, 1]
     assert_each_fired_once(user, rows)
-
-
-def _test_database_env() -> dict[str, str]:
-    """Environment for a child `manage.py` that talks to this test's database."""
-    url = urlsplit(os.environ["DATABASE_URL"])
-    test_url = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-    return {**os.environ, "DATABASE_URL": test_url, "TESTING": "true", "DATABASE_POOL": "false"}
-
-
-def test_two_worker_processes_fire_each_reminder_exactly_once(user):
-    """Two real `manage.py run_worker` processes drain the scheduled firing jobs at once."""
-    rows = due_reminders(user, 30)
-    for _ in range(6):
-        reminders.reminders_fire_due_job.enqueue()
-    env = _test_database_env()
-    command = [sys.executable, "manage.py", "run_worker", "--batch", "--no-startup-delay", "--interval", "0"]
-    workers = [
-        subprocess.Popen(
-            [*command, "--worker-id", f"w{i}"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for i in range(2)
-    ]
-    outputs = [w.communicate(timeout=120)[0].decode() for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], outputs
-    assert_each_fired_once(user, rows)
-    from django_tasks_db.models import DBTaskResult
-
-    assert (
-        DBTaskResult.objects.filter(
-            task_path="tasks.services.reminders.reminders_fire_due_job", status="SUCCESSFUL"
-        ).count()
-        == 6
-    )
-    assert Reminder.objects.aggregate(n=Count("pk", distinct=True))["n"] == 30
