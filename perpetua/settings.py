@@ -100,8 +100,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
-            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+            # A request waits this long for a connection, then answers 503 SERVICE_UNAVAILABLE
+            # (all connections busy, or PostgreSQL down: the pool reconnects in the background).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # A lost connection is retried with backoff (1, 2, 4 ... s) for this long, then on
+            # demand: bounds how long the pool can be slow to notice PostgreSQL is back.
+            "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=30.0),
         }
+    # Each checkout first pings the connection (one empty round-trip; Django passes psycopg's
+    # ConnectionPool.check_connection to the pool), so connections that died with a PostgreSQL
+    # restart are replaced instead of failing one request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+    # Seconds to wait for PostgreSQL to accept a new connection (libpq; a dead host, not a refusal).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     # Server-side parameter binding: no client-side quoting, and psycopg prepares a statement
     # the Nth time a pooled connection runs it (PostgreSQL then skips parsing and planning).
     # ~5 % less CPU per request on the mixed workload (bench/README.md). Turn it off behind a

@@ -224,6 +224,13 @@ class ServiceUnavailable(ApiError):
     default_message = "Service unavailable."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """PostgreSQL refused, dropped or did not hand out a connection in time (it restarts,
+    fails over, or every pooled connection is busy): nothing was written, retry shortly."""
+
+    default_message = "The database is unavailable; retry shortly."
+
+
 class AIServiceUnavailable(ServiceUnavailable):
     code = "AI_SERVICE_UNAVAILABLE"
     default_message = "The AI service is unavailable."
