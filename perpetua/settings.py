@@ -163,7 +163,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
 JOB_RESULT_RETENTION_DAYS = env.int("JOB_RESULT_RETENTION_DAYS", default=7)
-# A job RUNNING longer than this when a worker starts is taken as abandoned (dead worker) and re-run.
+# Workers look for jobs left RUNNING by a dead worker on start and then this often, and re-queue
+# them: on PostgreSQL at once (the dead worker's advisory lock is gone), else (and for a hung
+# worker) once they have run longer than JOB_STALE_AFTER_SECONDS (0: never by age).
+JOB_REQUEUE_CHECK_SECONDS = env.float("JOB_REQUEUE_CHECK_SECONDS", default=15.0)
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
 
 # --- Internationalisation / time -----------------------------------------------------
