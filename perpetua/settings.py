@@ -139,7 +139,16 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # Django's Redis backend with its client built once (perpetua/api/cache.py: measured 2x cheaper per call).
-    CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis that stops answering costs each cache call at most REDIS_TIMEOUT_SECONDS; then the
+    # callers fall back (rate limits fail open, the auth cache reads the database).
+    _REDIS_TIMEOUT = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
+    CACHES = {
+        "default": {
+            "BACKEND": "perpetua.api.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": _REDIS_TIMEOUT, "socket_connect_timeout": _REDIS_TIMEOUT},
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     SILENCED_SYSTEM_CHECKS: list[str] = [*_DEPLOY_SILENCED, *_SQLITE_SILENCED]
 else:
