@@ -13,7 +13,9 @@ UPDATE SKIP LOCKED, so any number of workers may run side by side). Differences:
   drops the lock the moment the process dies (SIGKILL, OOM, a lost host: TCP keepalives),
   so a free lock means a dead worker, however long its job had been running. Jobs
   RUNNING for longer than JOB_STALE_AFTER_SECONDS are re-queued as well (a hung worker,
-  or a database without advisory locks, SQLite); `--stale-after 0` disables that.
+  or a database without advisory locks, SQLite); `--stale-after 0` disables that. A
+  worker whose own lock connection was dropped (a PostgreSQL restart) takes the lock
+  again at its next check.
   A re-queued job runs again from the start, so every job is idempotent.
 
 Every other db_worker option passes through (`--batch`, `--max-tasks`, `--worker-id`,
@@ -57,6 +59,22 @@ def hold_liveness_lock(*, worker_id: str) -> psycopg.Connection | None:
     params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     holder = psycopg.connect(**params)
     holder.execute(f"SELECT pg_advisory_lock({_LOCK_KEYS})", [LIVENESS_LOCK_CLASS, worker_id])
+    return holder
+
+
+def renew_liveness_lock(holder: psycopg.Connection | None, *, worker_id: str) -> psycopg.Connection | None:
+    """`holder` if its connection (and so the lock) is still there, else a new holder.
+
+    A PostgreSQL restart drops every lock: without this a live worker would look dead to
+    the others from then on, and its running jobs would be re-queued under it.
+    """
+    if holder is None:
+        return None
+    try:
+        holder.execute("SELECT 1")
+    except psycopg.Error:
+        holder.close()
+        return hold_liveness_lock(worker_id=worker_id)
     return holder
 
 
@@ -105,35 +123,38 @@ class Command(DbWorkerCommand):
         backend_name = options["backend_name"]
         # Alive from here on, before claiming any job: its jobs are never taken for orphans.
         liveness = hold_liveness_lock(worker_id=options["worker_id"])
+        self._liveness = liveness
         stop = threading.Event()
         _requeue_and_log(older_than_seconds=stale_after, backend_name=backend_name)
         threading.Thread(
-            target=_requeue_periodically,
-            kwargs={"older_than_seconds": stale_after, "backend_name": backend_name, "stop": stop},
+            target=self._watch,
+            kwargs={"older_than_seconds": stale_after, "backend_name": backend_name, "stop": stop,
+                    "worker_id": options["worker_id"]},
             name="requeue-stale-jobs",
             daemon=True,
-        ).start()
+        ).start()  # fmt: skip
         options.setdefault("reload", False)
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()  # the worker loop ended (e.g. --max-tasks): so does the re-queue thread
-            if liveness is not None:
-                liveness.close()
+            if self._liveness is not None:
+                self._liveness.close()
+
+    def _watch(self, *, older_than_seconds: float, backend_name: str, stop: threading.Event, worker_id: str) -> None:
+        """Every JOB_REQUEUE_CHECK_SECONDS: keep this worker's own lock, then rescue the jobs of
+        siblings that died (a worker that runs for weeks still does)."""
+        while not stop.wait(settings.JOB_REQUEUE_CHECK_SECONDS):
+            try:
+                self._liveness = renew_liveness_lock(self._liveness, worker_id=worker_id)
+                _requeue_and_log(older_than_seconds=older_than_seconds, backend_name=backend_name)
+            except Exception:
+                logger.exception("could not re-queue abandoned jobs")
+            finally:
+                connection.close()
 
 
 def _requeue_and_log(*, older_than_seconds: float, backend_name: str) -> None:
     count = requeue_stale_jobs(older_than_seconds=older_than_seconds, backend_name=backend_name)
     if count:
         logger.warning("re-queued %d job(s) abandoned by a dead worker", count)
-
-
-def _requeue_periodically(*, older_than_seconds: float, backend_name: str, stop: threading.Event) -> None:
-    """A worker that runs for weeks still rescues the jobs of a sibling that died."""
-    while not stop.wait(settings.JOB_REQUEUE_CHECK_SECONDS):
-        try:
-            _requeue_and_log(older_than_seconds=older_than_seconds, backend_name=backend_name)
-        except Exception:
-            logger.exception("could not re-queue abandoned jobs")
-        finally:
-            connection.close()
