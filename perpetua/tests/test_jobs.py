@@ -1,6 +1,7 @@
 """Job queue groundwork (CONTRACT §15): enqueue on commit, the real worker, bounded retries."""
 
 import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -126,8 +127,8 @@ def test_running_job_is_requeued_once_its_workers_liveness_lock_is_gone(settings
     try:
         assert requeue_stale_jobs(older_than_seconds=900) == 0
     finally:
-        alive.close()  # the sibling dies: PostgreSQL drops its lock
-    assert requeue_stale_jobs(older_than_seconds=900) == 1
+        alive.close()  # the sibling dies: PostgreSQL drops its lock (as soon as its backend has exited)
+    assert _eventually(lambda: requeue_stale_jobs(older_than_seconds=900)) == 1
     run_worker()
     assert runs("lease") == 1
 
@@ -144,4 +145,12 @@ def test_a_worker_takes_its_lock_again_after_losing_its_connection(settings):
         assert requeue_stale_jobs(older_than_seconds=900) == 0
     finally:
         holder.close()
-    assert requeue_stale_jobs(older_than_seconds=900) == 1
+    assert _eventually(lambda: requeue_stale_jobs(older_than_seconds=900)) == 1
+
+
+def _eventually(count, seconds=10.0):
+    """`count()`'s first non-zero result: a closed connection's backend exits (and frees its locks) a moment later."""
+    deadline = time.monotonic() + seconds
+    while not (result := count()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return result
