@@ -100,8 +100,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
-            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+            # A request waits this long for a connection, then answers 503 SERVICE_UNAVAILABLE
+            # (all connections busy, or PostgreSQL down: the pool reconnects in the background).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # A lost connection is retried with backoff (1, 2, 4 ... s) for this long, then on
+            # demand: bounds how long the pool can be slow to notice PostgreSQL is back.
+            "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=30.0),
         }
+    # Each checkout first pings the connection (one empty round-trip; Django passes psycopg's
+    # ConnectionPool.check_connection to the pool), so connections that died with a PostgreSQL
+    # restart are replaced instead of failing one request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+    # Seconds to wait for PostgreSQL to accept a new connection (libpq; a dead host, not a refusal).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     # Server-side parameter binding: no client-side quoting, and psycopg prepares a statement
     # the Nth time a pooled connection runs it (PostgreSQL then skips parsing and planning).
     # ~5 % less CPU per request on the mixed workload (bench/README.md). Turn it off behind a
@@ -128,7 +139,16 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # Django's Redis backend with its client built once (perpetua/api/cache.py: measured 2x cheaper per call).
-    CACHES = {"default": {"BACKEND": "perpetua.api.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis that stops answering costs each cache call at most REDIS_TIMEOUT_SECONDS; then the
+    # callers fall back (rate limits fail open, the auth cache reads the database).
+    _REDIS_TIMEOUT = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
+    CACHES = {
+        "default": {
+            "BACKEND": "perpetua.api.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": _REDIS_TIMEOUT, "socket_connect_timeout": _REDIS_TIMEOUT},
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     SILENCED_SYSTEM_CHECKS: list[str] = [*_DEPLOY_SILENCED, *_SQLITE_SILENCED]
 else:
@@ -152,7 +172,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=30)
 JOB_RESULT_RETENTION_DAYS = env.int("JOB_RESULT_RETENTION_DAYS", default=7)
-# A job RUNNING longer than this when a worker starts is taken as abandoned (dead worker) and re-run.
+# Workers look for jobs left RUNNING by a dead worker on start and then this often, and re-queue
+# them: on PostgreSQL at once (the dead worker's advisory lock is gone), else (and for a hung
+# worker) once they have run longer than JOB_STALE_AFTER_SECONDS (0: never by age).
+JOB_REQUEUE_CHECK_SECONDS = env.float("JOB_REQUEUE_CHECK_SECONDS", default=15.0)
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
 
 # --- Internationalisation / time -----------------------------------------------------

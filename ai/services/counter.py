@@ -9,12 +9,15 @@ server process shares one count); a count lives as long as the session can
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.conf import settings
 from django.core.cache import cache
 
 from perpetua.api.exceptions import AITaskLimitReached
+
+logger = logging.getLogger(__name__)
 
 
 def _key(*, sid: str | None, task_id: uuid.UUID | str) -> str:
@@ -25,12 +28,16 @@ def ai_task_request_count(*, sid: str | None, task_id: uuid.UUID | str) -> bool:
     """Count one AI request on `task_id` in session `sid`; True when it carries the warning.
     Raises AITaskLimitReached (429) past AI_TASK_MAX_REQUESTS."""
     key = _key(sid=sid, task_id=task_id)
-    cache.add(key, 0, timeout=settings.JWT_REFRESH_TTL_DAYS * 86400)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 1, timeout=settings.JWT_REFRESH_TTL_DAYS * 86400)
-        count = 1
+        cache.add(key, 0, timeout=settings.JWT_REFRESH_TTL_DAYS * 86400)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.add(key, 1, timeout=settings.JWT_REFRESH_TTL_DAYS * 86400)
+            count = 1
+    except Exception:  # the shared cache (Redis) is down: uncounted, like the rate limits
+        logger.warning("AI task counter unavailable; request not counted", exc_info=True)
+        return False
     if count > settings.AI_TASK_MAX_REQUESTS:
         raise AITaskLimitReached(
             f"At most {settings.AI_TASK_MAX_REQUESTS} AI requests per task in one session.",

@@ -154,6 +154,21 @@ class Conflict(ApiError):
     default_message = "Conflict."
 
 
+class KeyInFlight(Conflict):
+    """The Idempotency-Key's first request has not finished, or died without a word (its
+    database went away): `Retry-After` says when the key is released at the latest."""
+
+    default_message = "A request with this Idempotency-Key is still being processed."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class VersionConflict(Conflict):
     default_message = "The resource was changed by another request; reload and retry."
 
@@ -222,6 +237,13 @@ class ServiceUnavailable(ApiError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     default_message = "Service unavailable."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """PostgreSQL refused, dropped or did not hand out a connection in time (it restarts,
+    fails over, or every pooled connection is busy): nothing was written, retry shortly."""
+
+    default_message = "The database is unavailable; retry shortly."
 
 
 class AIServiceUnavailable(ServiceUnavailable):

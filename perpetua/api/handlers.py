@@ -25,6 +25,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
@@ -34,6 +35,7 @@ from perpetua.api.exceptions import (
     AccessDenied,
     ApiError,
     BadRequest,
+    DatabaseUnavailable,
     Forbidden,
     InternalError,
     MethodNotAllowed,
@@ -62,6 +64,10 @@ _DJANGO_EQUIVALENTS: dict[type[Exception], type[ApiError]] = {
     TooManyFieldsSent: TooManyFields,
     TooManyFilesSent: TooManyFiles,
     SuspiciousOperation: BadRequest,
+    # The database went away (restart, failover, network) or the pool had no connection in
+    # time: a 503 the client may retry, not a crash. Its transaction was rolled back.
+    OperationalError: DatabaseUnavailable,
+    InterfaceError: DatabaseUnavailable,
 }
 
 # DRF's exceptions keep their own message (e.g. `Method "PUT" not allowed.`) under our code.
@@ -143,6 +149,8 @@ def _flatten_details(detail: Any, prefix: str = "") -> Iterator[dict[str, str]]:
 def _django_equivalent(exc: Exception) -> ApiError | None:
     for django_class, error_class in _DJANGO_EQUIVALENTS.items():
         if isinstance(exc, django_class):
+            if error_class is DatabaseUnavailable:
+                logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
             return error_class()
     return None
 

@@ -1,10 +1,14 @@
 """Liveness and readiness probes (CONTRACT §15).
 
 - `GET /api/v1/health/live` → 200 `{"status": "ok"}`: the process answers; touches nothing.
-- `GET /api/v1/health/ready` → 200 or 503 `{"status": "ok"|"error", "checks": {name:
+- `GET /api/v1/health/ready` → `{"status": "ok"|"degraded"|"error", "checks": {name:
   {"status": "ok"|"error"|"timeout", "error"?: <exception class>}}}` for every
   configured database (`SELECT 1`), the cache (set/get) and the channel layer
-  (send/receive on a throwaway channel).
+  (send/receive on a throwaway channel). 503 `error` when the database fails: nothing
+  can be served. 200 `degraded` when only the cache or the channel layer (Redis) fails:
+  the API still answers every request (rate limits fail open, cache reads fall back to
+  the database; live events do not reach other processes), so a load balancer must keep
+  the process in rotation — Redis is shared, and a 503 would take every process out at once.
 
 One run of the checks serves every probe of the process: probes arriving while a run
 is in flight wait for that run's result (instead of reporting its checks as timeouts),
@@ -193,7 +197,7 @@ _CHECK = inline_serializer(
 _READY = inline_serializer(
     "Readiness",
     fields={
-        "status": ChoiceField(choices=["ok", "error"]),
+        "status": ChoiceField(choices=["ok", "degraded", "error"]),
         "checks": serializers.DictField(child=_CHECK),
     },
 )
@@ -219,12 +223,19 @@ class ReadyView(_ProbeView):
     @extend_schema(
         tags=["health"],
         summary="Readiness probe: database, cache and channel layer",
-        responses={200: _READY, 503: OpenApiResponse(_READY, description="A dependency is failing.")},
+        responses={
+            200: OpenApiResponse(_READY, description="`ok`, or `degraded`: the cache or channel layer is failing."),
+            503: OpenApiResponse(_READY, description="The database is failing."),
+        },
     )
     def get(self, request: Any) -> Response:
         checks = run_checks()
-        ok = all(result["status"] == "ok" for result in checks.values())
-        response = Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        failing = {name for name, result in checks.items() if result["status"] != "ok"}
+        if "database" in failing:
+            status, code = "error", 503
+        else:
+            status, code = ("degraded" if failing else "ok"), 200
+        response = Response({"status": status, "checks": checks}, status=code)
         # A failing run logged one WARNING; Django would add an ERROR for every probe's 503.
         response._has_been_logged = True  # type: ignore[attr-defined]
         return response

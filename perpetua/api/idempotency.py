@@ -11,9 +11,10 @@ checks (so an unauthenticated or rate-limited request never claims a key):
    - same fingerprint and complete  → the stored status and body are replayed with
      `Idempotent-Replayed: true`; the view does not run;
    - different fingerprint          → 409 CONFLICT;
-   - still in flight                → 409 CONFLICT (never a second execution); a row in
-     flight for over IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS belonged to a process that
-     died mid-request and is released;
+   - still in flight                → 409 CONFLICT with `Retry-After` (never a second
+     execution); a row in flight for over IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS belonged
+     to a process that died mid-request, or to one whose database went away before it
+     could release the key, and is released;
    - older than IDEMPOTENCY_TTL_HOURS → deleted and treated as new.
 3. After the view: a response below 500 is stored on the row; a 5xx or an unhandled
    exception deletes the row so the client may retry with the same key.
@@ -35,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -45,7 +47,7 @@ from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
 
-from perpetua.api.exceptions import Conflict, ValidationFailed
+from perpetua.api.exceptions import Conflict, KeyInFlight, ValidationFailed
 from perpetua.api.models import IdempotencyKey
 
 logger = logging.getLogger("perpetua.idempotency")
@@ -122,9 +124,8 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
         if existing is None:
             continue  # the first request failed and released the key meanwhile
         now = timezone.now()
-        abandoned = existing.state == IdempotencyKey.State.IN_FLIGHT and existing.created_at < now - timedelta(
-            seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS
-        )
+        released_at = existing.created_at + timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
+        abandoned = existing.state == IdempotencyKey.State.IN_FLIGHT and released_at < now
         if existing.created_at < now - _ttl() or abandoned:
             # Expired, or claimed by a request that cannot still be running (its process
             # died): the key is free again.
@@ -133,7 +134,7 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
         if existing.fingerprint != fingerprint:
             raise Conflict("This Idempotency-Key was already used with a different request.")
         if existing.state == IdempotencyKey.State.IN_FLIGHT:
-            raise Conflict("A request with this Idempotency-Key is still being processed.")
+            raise KeyInFlight(retry_after=max(1, math.ceil((released_at - now).total_seconds())))
         if not existing.replayable:
             raise Conflict("A request with this Idempotency-Key already completed; its response cannot be replayed.")
         replay = HttpResponse(
@@ -141,7 +142,7 @@ def idempotency_claim(*, user_id: Any, key: uuid.UUID, fingerprint: str) -> int:
         )
         replay[REPLAYED_HEADER] = "true"
         raise IdempotentReplay(replay)
-    raise Conflict("A request with this Idempotency-Key is still being processed.")
+    raise KeyInFlight(retry_after=1)
 
 
 def idempotency_complete(record_id: int, response: Any) -> None:

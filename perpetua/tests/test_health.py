@@ -99,7 +99,7 @@ def silent_server():
 
 
 @pytest.mark.django_db
-def test_ready_is_503_within_the_bound_when_a_check_hangs(anon_client, settings, silent_server):
+def test_ready_answers_degraded_within_the_bound_when_the_cache_hangs(anon_client, settings, silent_server):
     # A bound a healthy database check meets even on a loaded CI machine (a fresh connection
     # in the check's thread); the hanging cache never answers, whatever the bound.
     settings.HEALTH_CHECK_TIMEOUT_SECONDS = 1.5
@@ -112,7 +112,8 @@ def test_ready_is_503_within_the_bound_when_a_check_hangs(anon_client, settings,
     started = time.monotonic()
     response = anon_client.get("/api/v1/health/ready")
     elapsed = time.monotonic() - started
-    assert response.status_code == 503
+    assert response.status_code == 200  # the API still answers without its cache: stay in rotation
+    assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["cache"] == {"status": "timeout"}
     assert response.json()["checks"]["database"] == {"status": "ok"}
     assert elapsed < 3.0
@@ -185,13 +186,13 @@ def test_a_result_is_reused_for_the_cache_interval_then_checked_again(counted_da
 @pytest.mark.django_db(transaction=True)
 def test_a_really_failing_dependency_is_503_for_every_probe_with_one_warning_and_no_error(monkeypatch, caplog):
     def failing():
-        raise ConnectionError("redis://10.0.0.7:6379 refused")
+        raise ConnectionError("postgres://10.0.0.7:5432 refused")
 
-    monkeypatch.setitem(health.CHECKS, "cache", failing)
+    monkeypatch.setitem(health.CHECKS, "database", failing)
     with caplog.at_level(logging.INFO):
         responses = _probe_concurrently(20)
     assert [r.status_code for r in responses] == [503] * 20
-    assert all(r.json()["checks"]["cache"] == {"status": "error", "error": "ConnectionError"} for r in responses)
+    assert all(r.json()["checks"]["database"] == {"status": "error", "error": "ConnectionError"} for r in responses)
     assert "10.0.0.7" not in responses[0].content.decode()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len([r for r in caplog.records if r.name == "perpetua.health" and r.levelno == logging.WARNING]) == 1

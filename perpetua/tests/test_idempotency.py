@@ -76,7 +76,7 @@ def test_same_key_on_another_path_is_409(api):
 
 
 @pytest.mark.django_db
-def test_duplicate_while_in_flight_is_409(api, user):
+def test_duplicate_while_in_flight_is_409(api, user, settings):
     key = uuid.uuid4()
     body = json.dumps({"title": "one"}).encode()
     fingerprint = hashlib.sha256(b"POST\n/api/v1/echo\n" + body).hexdigest()
@@ -85,6 +85,7 @@ def test_duplicate_while_in_flight_is_409(api, user):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "CONFLICT"
     assert "still being processed" in response.json()["error"]["message"]
+    assert 1 <= int(response["Retry-After"]) <= settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS  # when it is released
     assert rows("echo") == 0
 
 

@@ -1,16 +1,18 @@
 """Job queue groundwork (CONTRACT §15): enqueue on commit, the real worker, bounded retries."""
 
 import signal
+import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from perpetua.api.management.commands.run_worker import hold_liveness_lock, renew_liveness_lock, requeue_stale_jobs
 from perpetua.api.metrics import JOBS_PROCESSED
 from perpetua.jobs import enqueue, retry_delay_seconds
 from perpetua.tests.jobs_for_tests import always_fails, fails_once, record_run
@@ -115,3 +117,40 @@ def test_backoff_grows_exponentially(settings):
     delays = [retry_delay_seconds(attempt) for attempt in (1, 2, 3)]
     assert 30 <= delays[0] <= 33 and 60 <= delays[1] <= 66 and 120 <= delays[2] <= 132
     assert retry_delay_seconds(30) <= 3600 * 1.1
+
+
+def test_running_job_is_requeued_once_its_workers_liveness_lock_is_gone(settings):
+    settings.JOB_STALE_AFTER_SECONDS = 900
+    record_run.enqueue("lease")
+    alive = hold_liveness_lock(worker_id="sibling")  # another worker, running this job right now
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["sibling"])
+    try:
+        assert requeue_stale_jobs(older_than_seconds=900) == 0
+    finally:
+        alive.close()  # the sibling dies: PostgreSQL drops its lock (as soon as its backend has exited)
+    assert _eventually(lambda: requeue_stale_jobs(older_than_seconds=900)) == 1
+    run_worker()
+    assert runs("lease") == 1
+
+
+def test_a_worker_takes_its_lock_again_after_losing_its_connection(settings):
+    """After a PostgreSQL restart (here: its backend terminated) a live worker is not taken for dead."""
+    record_run.enqueue("restart")
+    holder = hold_liveness_lock(worker_id="survivor")
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["survivor"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [holder.info.backend_pid])
+    holder = renew_liveness_lock(holder, worker_id="survivor")
+    try:
+        assert requeue_stale_jobs(older_than_seconds=900) == 0
+    finally:
+        holder.close()
+    assert _eventually(lambda: requeue_stale_jobs(older_than_seconds=900)) == 1
+
+
+def _eventually(count, seconds=10.0):
+    """`count()`'s first non-zero result: a closed connection's backend exits (and frees its locks) a moment later."""
+    deadline = time.monotonic() + seconds
+    while not (result := count()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return result
