@@ -20,6 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: tests open dozens of connections at once
+
+
 class Turn(dict):
     """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, chunks=."""
 
@@ -32,9 +37,9 @@ class FakeOpenAI:
         self.default = Turn(text="Here is a thought about your tasks.")
         self.lock = threading.Lock()
         self.client_gone = threading.Event()  # a `hang` or stream answer saw its client close
+        self.disconnects = 0  # how many times that happened
         self.in_flight = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -52,6 +57,11 @@ class FakeOpenAI:
     def script(self, *turns: dict[str, Any]) -> None:
         with self.lock:
             self.turns.extend(Turn(t) for t in turns)
+
+    def _gone(self) -> None:
+        with self.lock:
+            self.disconnects += 1
+        self.client_gone.set()
 
     def _next(self) -> Turn:
         with self.lock:
@@ -114,7 +124,7 @@ class FakeOpenAI:
                     except OSError:
                         gone = True
                     if gone:
-                        fake.client_gone.set()
+                        fake._gone()
                         self.close_connection = True
                         return True
                 return False
@@ -145,7 +155,7 @@ class FakeOpenAI:
                     self._chunk(b"data: [DONE]\n\n")
                     self._chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
-                    fake.client_gone.set()
+                    fake._gone()
                     self.close_connection = True
 
         return Handler
