@@ -33,7 +33,13 @@ from credits import services as credits_services
 from notes import services as notes_services
 from notes.models import CONTENT_MAX_LENGTH, Note, TranscriptionStatus
 from perpetua.api.async_views import release_db
-from perpetua.api.exceptions import ApiError, InsufficientCredits, TierRequired, field_error
+from perpetua.api.exceptions import (
+    ApiError,
+    InsufficientCredits,
+    TierRequired,
+    TranscriptionServiceUnavailable,
+    field_error,
+)
 from perpetua.api.metrics import AI_CALLS, AI_FAILURES, AI_LATENCY
 from recovery import services as recovery_services
 
@@ -115,7 +121,11 @@ async def transcribe_url(*, user: Any, audio_url: str, duration_seconds: int) ->
     holds neither a thread nor a connection."""
     voice_check_allowed(user=user)
     check_audio_url(audio_url)
-    deepgram.ensure_configured()
+    try:
+        deepgram.ensure_configured()
+    except TranscriptionServiceUnavailable:
+        voice_count(endpoint="transcribe", failure="unconfigured")
+        raise
     cost = voice_cost(seconds=duration_seconds)
     reservation_id = await release_db(_reserve, user=user, cost=cost)
     started = time.monotonic()

@@ -15,7 +15,7 @@ WebSocket tests can both use it), answers:
   client's timeout).
 
 `in_flight` counts the requests (of either API) waiting out a delay; a client that goes
-away meanwhile is counted in `disconnects`.
+away meanwhile is counted in `disconnects`; setting `release` ends every delay at once.
 
 Everything it received is recorded for the tests to assert on.
 """
@@ -62,6 +62,7 @@ class FakeDeepgram:
     # delays (either API)
     in_flight: int = 0
     disconnects: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     # what arrived
     sessions: list[LiveSession] = field(default_factory=list)
     http_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -176,12 +177,12 @@ class FakeDeepgram:
         )
 
     async def _wait(self, request: web.Request, seconds: float) -> bool:
-        """Sleep `seconds`; False as soon as the client closed the connection."""
+        """Sleep `seconds` (or until `release`); False as soon as the client closed the connection."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         self.in_flight += 1
         try:
-            while loop.time() < deadline:
+            while loop.time() < deadline and not self.release.is_set():
                 if request.transport is None or request.transport.is_closing():
                     self.disconnects += 1
                     return False

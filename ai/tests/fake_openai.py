@@ -4,7 +4,8 @@ streamed (server-sent events, chunked), with tool calls and JSON (structured) ou
 Tests script its answers one request at a time (`fake.script(...)`), read what it
 received (`fake.requests`), and make it fail: `500`, `malformed` (a 200 that is no chat
 completion), `hang` (answers nothing until the client goes), `break` (a stream cut
-mid-way by a reset) and `delay` seconds before answering.
+mid-way by a reset), `delay` seconds before answering and `hold` (no answer until the test
+sets `fake.release`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class Turn(dict):
-    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, chunks=."""
+    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, hold=, chunks=."""
 
 
 class FakeOpenAI:
@@ -38,6 +39,7 @@ class FakeOpenAI:
         self.lock = threading.Lock()
         self.client_gone = threading.Event()  # a `hang` or stream answer saw its client close
         self.disconnects = 0  # how many times that happened
+        self.release = threading.Event()  # ends the wait of `hold` answers
         self.in_flight = 0
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -93,6 +95,8 @@ class FakeOpenAI:
             def _answer(self, body: dict[str, Any], turn: Turn) -> None:
                 if turn.get("delay"):
                     time.sleep(turn["delay"])
+                if turn.get("hold"):
+                    fake.release.wait(30)
                 mode = turn.get("mode")
                 if mode == "500":
                     return self._json(500, {"error": {"message": "boom", "type": "server_error"}})
