@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from deepgram import AsyncDeepgramClient, DeepgramClient, DeepgramClientEnvironment
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
 from deepgram.core.events import EventType
 from deepgram.listen.v1 import ListenV1Error, ListenV1Metadata, ListenV1Results
 from django.conf import settings
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 MODEL = "nova-2"
 _REST_SCHEMES = {"wss": "https", "ws": "http", "https": "https", "http": "http"}
 _LIVE_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
+_rest_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple[Any, ...], AsyncDeepgramClient]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def deepgram_environment() -> DeepgramClientEnvironment:
@@ -50,7 +54,21 @@ def _api_key() -> str:
     return settings.DEEPGRAM_API_KEY
 
 
+def ensure_configured() -> None:
+    """Before any credit moves: a key and a usable DEEPGRAM_BASE_URL, else 503."""
+    _api_key()
+    deepgram_environment()
+
+
 # --- pre-recorded: one file by URL -----------------------------------------------------------
+
+
+class DeepgramUnavailable(TranscriptionServiceUnavailable):
+    """Deepgram failed a transcription by URL; `reason` (timeout | error) for logs and metrics."""
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -61,36 +79,57 @@ class Transcription:
     duration_seconds: float | None
 
 
-def transcribe_url(*, url: str) -> Transcription:
+def _rest_client() -> AsyncDeepgramClient:
+    """The pre-recorded API's client: one per event loop (its connection pool belongs to one
+    loop; building one loads the TLS certificates, tens of milliseconds on the loop), built
+    again when the settings it was made from change."""
+    config = (_api_key(), settings.DEEPGRAM_BASE_URL, settings.AI_TIMEOUT_SECONDS)
+    loop = asyncio.get_running_loop()
+    cached = _rest_clients.get(loop)
+    if cached is None or cached[0] != config:
+        api_key, _url, timeout = config
+        http = httpx.AsyncClient(timeout=timeout)
+        client = AsyncDeepgramClient(
+            api_key=api_key, environment=deepgram_environment(), httpx_client=http, timeout=timeout, max_retries=0
+        )
+        cached = _rest_clients[loop] = (config, client)
+    return cached[1]
+
+
+async def transcribe_url(*, url: str) -> Transcription:
     """Deepgram fetches and transcribes `url` (the caller checked the host). One attempt,
-    bounded by AI_TIMEOUT_SECONDS: a retry would only make the user wait longer."""
-    api_key, environment, timeout = _api_key(), deepgram_environment(), settings.AI_TIMEOUT_SECONDS
-    with httpx.Client(timeout=timeout) as http:
-        client = DeepgramClient(
-            api_key=api_key, environment=environment, httpx_client=http, timeout=timeout, max_retries=0
-        )
-        return _transcribe(client=client, url=url)
-
-
-def _transcribe(*, client: DeepgramClient, url: str) -> Transcription:
+    AI_TIMEOUT_SECONDS for the whole call (a retry would only make the user wait longer),
+    awaited on the event loop: a slow Deepgram holds no thread. At the deadline, or when
+    the caller is cancelled, the HTTP connection to Deepgram is closed (httpx drops a
+    connection whose response was not read to its end)."""
+    timeout = settings.AI_TIMEOUT_SECONDS
     try:
-        response = client.listen.v1.media.transcribe_url(
-            url=url, model=MODEL, smart_format=True, punctuate=True, detect_language=True
-        )
-        channel = response.results.channels[0]
-        best = channel.alternatives[0]
-        confidence = float(best.confidence or 0.0)
-        duration = response.metadata.duration
-        return Transcription(
-            text=best.transcript or "",
-            # nova-2 transcribes English unless told otherwise, which is what it did when none is detected.
-            language=channel.detected_language or "en",
-            confidence=min(max(confidence, 0.0), 1.0),
-            duration_seconds=float(duration) if duration is not None else None,
-        )
-    except Exception as exc:  # the SDK's errors (ApiError, httpx timeouts, malformed bodies) end here
+        client = _rest_client()
+        async with asyncio.timeout(timeout):
+            response = await client.listen.v1.media.transcribe_url(
+                url=url, model=MODEL, smart_format=True, punctuate=True, detect_language=True
+            )
+        return _transcription(response)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        logger.warning("deepgram pre-recorded transcription timed out after %s s", timeout)
+        raise DeepgramUnavailable("timeout", "The transcription service did not answer in time.") from exc
+    except Exception as exc:  # the SDK's errors (ApiError, httpx errors, malformed bodies) end here
         logger.warning("deepgram pre-recorded transcription failed: %s", exc.__class__.__name__, exc_info=True)
-        raise TranscriptionServiceUnavailable() from exc
+        raise DeepgramUnavailable("error") from exc
+
+
+def _transcription(response: Any) -> Transcription:
+    channel = response.results.channels[0]
+    best = channel.alternatives[0]
+    confidence = float(best.confidence or 0.0)
+    duration = response.metadata.duration
+    return Transcription(
+        text=best.transcript or "",
+        # nova-2 transcribes English unless told otherwise, which is what it did when none is detected.
+        language=channel.detected_language or "en",
+        confidence=min(max(confidence, 0.0), 1.0),
+        duration_seconds=float(duration) if duration is not None else None,
+    )
 
 
 # --- live: the voice relay -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ WebSocket consumer call these; each rule is written here once.
 * Pro only (TIER_REQUIRED), CONTRACT §16.
 * AI_COST_TRANSCRIBE_PER_MINUTE (5) per started minute: 1-60 s cost 5, 61 s cost 10.
 * `/ai/transcribe` reserves the declared duration's cost before calling Deepgram, commits
-  it (less when Deepgram finds the file shorter) and refunds it all when Deepgram fails.
+  it (less when Deepgram finds the file shorter) and refunds it all when Deepgram fails,
+  is too slow or the call is abandoned. It is async: Deepgram is awaited on the event loop.
 * The relay checks for one minute's worth before it starts and debits once, at the end,
   for the audio received, idempotently per session; a provider failure costs nothing.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
 from accounts.models import Tier
 from ai.providers import deepgram
@@ -30,7 +32,14 @@ from credits import selectors as credits_selectors
 from credits import services as credits_services
 from notes import services as notes_services
 from notes.models import CONTENT_MAX_LENGTH, Note, TranscriptionStatus
-from perpetua.api.exceptions import ApiError, InsufficientCredits, TierRequired, field_error
+from perpetua.api.async_views import release_db
+from perpetua.api.exceptions import (
+    ApiError,
+    InsufficientCredits,
+    TierRequired,
+    TranscriptionServiceUnavailable,
+    field_error,
+)
 from perpetua.api.metrics import AI_CALLS, AI_FAILURES, AI_LATENCY
 from recovery import services as recovery_services
 
@@ -89,35 +98,57 @@ class TranscribeResult:
     credits_remaining: int
 
 
-def transcribe_url(*, user: Any, audio_url: str, duration_seconds: int) -> TranscribeResult:
+def _reserve(*, user: Any, cost: int) -> uuid.UUID:
+    return credits_services.credits_reserve(user=user, amount=cost, reason=CREDIT_REASON).id
+
+
+def _commit(*, user: Any, reservation_id: uuid.UUID, used: int, duration_seconds: int) -> int:
+    """Keep `used` of the reservation (the rest goes back) and log the call, together."""
+    with transaction.atomic():
+        credits_services.credits_commit(reservation_id=reservation_id, amount=used)
+        recovery_services.activity_record(
+            user=user, entity_type=ACTIVITY_ENTITY_TYPE, entity_id=reservation_id, action="transcribed", source="ai",
+            metadata={"endpoint": "transcribe", "duration_seconds": duration_seconds, "credits_used": used},
+        )  # fmt: skip
+    return credits_selectors.credits_remaining(user=user)
+
+
+async def transcribe_url(*, user: Any, audio_url: str, duration_seconds: int) -> TranscribeResult:
     """POST /ai/transcribe (CONTRACT §8): reserve → Deepgram → commit, or refund on any
-    failure (503 TRANSCRIPTION_SERVICE_UNAVAILABLE when Deepgram fails or is too slow)."""
+    failure (503 TRANSCRIPTION_SERVICE_UNAVAILABLE when Deepgram fails or is too slow) and
+    when the call is cancelled (the client left). Deepgram is awaited on the event loop and
+    the database steps give their connection back first (`release_db`), so a waiting call
+    holds neither a thread nor a connection."""
     voice_check_allowed(user=user)
     check_audio_url(audio_url)
+    try:
+        deepgram.ensure_configured()
+    except TranscriptionServiceUnavailable:
+        voice_count(endpoint="transcribe", failure="unconfigured")
+        raise
     cost = voice_cost(seconds=duration_seconds)
-    reservation = credits_services.credits_reserve(user=user, amount=cost, reason=CREDIT_REASON)
+    reservation_id = await release_db(_reserve, user=user, cost=cost)
     started = time.monotonic()
     try:
-        result = deepgram.transcribe_url(url=audio_url)
-    except BaseException:
-        credits_services.credits_refund(reservation_id=reservation.id)
-        voice_count(endpoint="transcribe", started=started, failure="error")
+        result = await deepgram.transcribe_url(url=audio_url)
+    except BaseException as exc:
+        reason = exc.reason if isinstance(exc, deepgram.DeepgramUnavailable) else "aborted"
+        voice_count(endpoint="transcribe", started=started, failure=reason)
+        await release_db(credits_services.credits_refund, reservation_id=reservation_id)
         raise
     voice_count(endpoint="transcribe", started=started)
     used = cost
     if result.duration_seconds:
         used = min(cost, voice_cost(seconds=math.ceil(result.duration_seconds)))
-    credits_services.credits_commit(reservation_id=reservation.id, amount=used)
-    recovery_services.activity_record(
-        user=user, entity_type=ACTIVITY_ENTITY_TYPE, entity_id=reservation.id, action="transcribed", source="ai",
-        metadata={"endpoint": "transcribe", "duration_seconds": duration_seconds, "credits_used": used},
-    )  # fmt: skip
+    remaining = await release_db(
+        _commit, user=user, reservation_id=reservation_id, used=used, duration_seconds=duration_seconds
+    )
     return TranscribeResult(
         transcription=result.text,
         language=result.language,
         confidence=result.confidence,
         credits_used=used,
-        credits_remaining=credits_selectors.credits_remaining(user=user),
+        credits_remaining=remaining,
     )
 
 

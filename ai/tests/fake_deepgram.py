@@ -8,9 +8,14 @@ WebSocket tests can both use it), answers:
   message whose text is `transcripts[i]` (nothing when the list is shorter). Text
   messages are controls; CloseStream → a Metadata message with the duration received,
   then a normal close. `fail_after_frames=n` closes with 1011 after the n-th frame, as
-  Deepgram does on an internal error. `reject_status` refuses the handshake.
+  Deepgram does on an internal error. `reject_status` refuses the handshake;
+  `connect_delay` seconds pass before it is answered (a hang at connect).
 * `POST /v1/listen` (the pre-recorded API, `{"url"}`): a ListenV1Response, or
-  `http_status` (e.g. 500), or a hang of `http_delay` seconds.
+  `http_status` (e.g. 500), after `http_delay` seconds (a hang when longer than the
+  client's timeout).
+
+`in_flight` counts the requests (of either API) waiting out a delay; a client that goes
+away meanwhile is counted in `disconnects`; setting `release` ends every delay at once.
 
 Everything it received is recorded for the tests to assert on.
 """
@@ -46,6 +51,7 @@ class FakeDeepgram:
     seconds_per_frame: float = 1.0
     fail_after_frames: int | None = None
     reject_status: int | None = None
+    connect_delay: float = 0.0
     # pre-recorded behaviour
     http_status: int = 200
     http_delay: float = 0.0
@@ -53,6 +59,10 @@ class FakeDeepgram:
     http_confidence: float = 0.93
     http_language: str = "en"
     http_duration: float = 42.0
+    # delays (either API)
+    in_flight: int = 0
+    disconnects: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     # what arrived
     sessions: list[LiveSession] = field(default_factory=list)
     http_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +100,8 @@ class FakeDeepgram:
     async def _listen(self, request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
             return await self._prerecorded(request)
+        if self.connect_delay and not await self._wait(request, self.connect_delay):
+            return web.Response(status=499)
         if self.reject_status:
             return web.Response(status=self.reject_status, text="refused")
         ws = web.WebSocketResponse()
@@ -135,8 +147,8 @@ class FakeDeepgram:
         self.http_requests.append(
             {"query": dict(request.query), "headers": dict(request.headers), "body": await request.json()}
         )
-        if self.http_delay:
-            await asyncio.sleep(self.http_delay)
+        if self.http_delay and not await self._wait(request, self.http_delay):
+            return web.Response(status=499)  # nobody is listening any more
         if self.http_status != 200:
             return web.json_response({"err_code": "INTERNAL", "err_msg": "boom"}, status=self.http_status)
         return web.json_response(
@@ -163,6 +175,21 @@ class FakeDeepgram:
                 },
             }
         )
+
+    async def _wait(self, request: web.Request, seconds: float) -> bool:
+        """Sleep `seconds` (or until `release`); False as soon as the client closed the connection."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        self.in_flight += 1
+        try:
+            while loop.time() < deadline and not self.release.is_set():
+                if request.transport is None or request.transport.is_closing():
+                    self.disconnects += 1
+                    return False
+                await asyncio.sleep(0.02)
+            return True
+        finally:
+            self.in_flight -= 1
 
     # --- running ---------------------------------------------------------------------------
 

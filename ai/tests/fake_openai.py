@@ -4,7 +4,8 @@ streamed (server-sent events, chunked), with tool calls and JSON (structured) ou
 Tests script its answers one request at a time (`fake.script(...)`), read what it
 received (`fake.requests`), and make it fail: `500`, `malformed` (a 200 that is no chat
 completion), `hang` (answers nothing until the client goes), `break` (a stream cut
-mid-way by a reset) and `delay` seconds before answering.
+mid-way by a reset), `delay` seconds before answering and `hold` (no answer until the test
+sets `fake.release`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: tests open dozens of connections at once
+
+
 class Turn(dict):
-    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, chunks=."""
+    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, hold=, chunks=."""
 
 
 class FakeOpenAI:
@@ -32,9 +38,10 @@ class FakeOpenAI:
         self.default = Turn(text="Here is a thought about your tasks.")
         self.lock = threading.Lock()
         self.client_gone = threading.Event()  # a `hang` or stream answer saw its client close
+        self.disconnects = 0  # how many times that happened
+        self.release = threading.Event()  # ends the wait of `hold` answers
         self.in_flight = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -52,6 +59,11 @@ class FakeOpenAI:
     def script(self, *turns: dict[str, Any]) -> None:
         with self.lock:
             self.turns.extend(Turn(t) for t in turns)
+
+    def _gone(self) -> None:
+        with self.lock:
+            self.disconnects += 1
+        self.client_gone.set()
 
     def _next(self) -> Turn:
         with self.lock:
@@ -83,6 +95,8 @@ class FakeOpenAI:
             def _answer(self, body: dict[str, Any], turn: Turn) -> None:
                 if turn.get("delay"):
                     time.sleep(turn["delay"])
+                if turn.get("hold"):
+                    fake.release.wait(30)
                 mode = turn.get("mode")
                 if mode == "500":
                     return self._json(500, {"error": {"message": "boom", "type": "server_error"}})
@@ -114,7 +128,7 @@ class FakeOpenAI:
                     except OSError:
                         gone = True
                     if gone:
-                        fake.client_gone.set()
+                        fake._gone()
                         self.close_connection = True
                         return True
                 return False
@@ -145,7 +159,7 @@ class FakeOpenAI:
                     self._chunk(b"data: [DONE]\n\n")
                     self._chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
-                    fake.client_gone.set()
+                    fake._gone()
                     self.close_connection = True
 
         return Handler

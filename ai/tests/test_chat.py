@@ -73,14 +73,14 @@ def test_unset_key_is_503_and_costs_nothing(api, user, fake_llm, give_credits, a
     assert not CreditEntry.objects.filter(user=user, operation="consume").exists()
 
 
-@pytest.mark.parametrize("mode", ["500", "malformed", "hang"])
+# A hanging provider, for every AI operation: ai/tests/test_server.py on the real server.
+@pytest.mark.parametrize("mode", ["500", "malformed"])
 def test_provider_failure_is_503_and_refunded_exactly_once(
     mode, api, user, fake_llm, give_credits, ai_post, balance, settings
 ):
-    settings.AI_TIMEOUT_SECONDS = 1
     give_credits(user, 2)
     failures_before = _sample(
-        "perpetua_ai_failures_total", endpoint="chat", reason={"500": "error", "hang": "timeout"}.get(mode, "malformed")
+        "perpetua_ai_failures_total", endpoint="chat", reason={"500": "error"}.get(mode, "malformed")
     )
     fake_llm.script({"mode": mode})
     response = ai_post(api, CHAT, {"message": "hi"})
@@ -91,7 +91,7 @@ def test_provider_failure_is_503_and_refunded_exactly_once(
     refunded = CreditEntry.objects.filter(user=user, operation="refund")
     assert [e.amount for e in consumed] == [-1] and [e.amount for e in refunded] == [1]
     assert ActivityEntry.objects.get(user=user, entity_type="ai_chat").action == "chat_failed"
-    reason = {"500": "error", "hang": "timeout"}.get(mode, "malformed")
+    reason = {"500": "error"}.get(mode, "malformed")
     assert _sample("perpetua_ai_failures_total", endpoint="chat", reason=reason) == failures_before + 1
 
 

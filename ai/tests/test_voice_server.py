@@ -1,10 +1,13 @@
 """The voice relay behind the production server (uvicorn with `perpetua.server` options),
 reached by a real WebSocket client: refusals arrive as a message and a close code, not
-as an HTTP 403, and a whole session works end to end against the fake Deepgram."""
+as an HTTP 403, a whole session works end to end against the fake Deepgram, and a
+Deepgram that hangs at connect ends the session at AI_TIMEOUT_SECONDS."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 import websockets.sync.client
@@ -68,3 +71,29 @@ def test_a_whole_session_through_the_production_server(server_port, pro_user, fa
     assert ws.close_code == 1000
     assert credits_selectors.credits_remaining(user=pro_user) == 15
     assert fake_deepgram.sessions[0].frames == [b"\x1a\x45\xdf\xa3webm"]
+
+
+def test_deepgram_hanging_at_connect_is_transcription_failed_at_the_timeout(
+    server_port, user, pro_user, fake_deepgram, settings
+):
+    settings.AI_TIMEOUT_SECONDS = 1
+    credits_services.credits_grant(user=pro_user, credit_type="purchased", amount=20, reason="admin")
+    fake_deepgram.connect_delay = 30  # the handshake is never answered in time
+    with _connect(server_port, user) as ws:  # a refused session first: threads started once are in the baseline
+        assert json.loads(ws.recv(timeout=5))["code"] == "TIER_REQUIRED"
+    threads_before = set(threading.enumerate())
+    started = time.monotonic()
+    with _connect(server_port, pro_user) as ws:
+        error = json.loads(ws.recv(timeout=10))
+        took = time.monotonic() - started
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+
+    assert error["type"] == "error" and error["code"] == "TRANSCRIPTION_FAILED"
+    assert settings.AI_TIMEOUT_SECONDS <= took < 10, took  # cut by the timeout, not by the 30 s hang
+    assert ws.close_code == 4503
+    assert credits_selectors.credits_remaining(user=pro_user) == 20
+    deadline = time.monotonic() + 5
+    while (fake_deepgram.disconnects, set(threading.enumerate()) <= threads_before) != (1, True):
+        assert time.monotonic() < deadline, (fake_deepgram.disconnects, set(threading.enumerate()) - threads_before)
+        time.sleep(0.02)
