@@ -27,7 +27,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class Turn(dict):
-    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, hold=, chunks=."""
+    """One scripted answer: text=, tool_calls=[(name, args)], json=obj, mode=, delay=, hold=, chunks=,
+    chunk_delay=, gated=."""
 
 
 class FakeOpenAI:
@@ -40,6 +41,7 @@ class FakeOpenAI:
         self.client_gone = threading.Event()  # a `hang` or stream answer saw its client close
         self.disconnects = 0  # how many times that happened
         self.release = threading.Event()  # ends the wait of `hold` answers
+        self.next_chunk = threading.Semaphore(0)  # a `gated` stream waits for one after each text chunk
         self.in_flight = 0
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -156,6 +158,9 @@ class FakeOpenAI:
                         if turn.get("chunk_delay"):
                             if self._wait_for_close(turn["chunk_delay"]):
                                 return
+                        gated = turn.get("gated") and chunk["choices"][0]["delta"].get("content")
+                        if gated and not fake.next_chunk.acquire(timeout=30):
+                            return
                     self._chunk(b"data: [DONE]\n\n")
                     self._chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):

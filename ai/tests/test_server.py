@@ -90,21 +90,20 @@ def _wait_for(predicate, seconds=5.0):
 
 def test_stream_frames_each_token_as_it_arrives_then_done(server, user, fake_llm, give_credits, balance):
     give_credits(user, 2)
-    fake_llm.script({"chunks": ["Hel", "lo ", "world"], "chunk_delay": 0.4})
-    conn, response = _post(server, "/api/v1/ai/chat/stream", {"message": "hi"}, user)
+    # The fake sends each next chunk only when the test has read the previous frame: a
+    # server that buffered the stream would never deliver the first one (the read times out).
+    fake_llm.script({"chunks": ["Hel", "lo ", "world"], "gated": True})
+    conn, response = _post(server, "/api/v1/ai/chat/stream", {"message": "hi"}, user, timeout=15)
     assert response.status == 200
     assert response.getheader("Content-Type").startswith("text/event-stream")
     assert response.getheader("X-Request-ID")
-    frames, arrived = [], []
+    frames = []
     for frame in _frames(response):
         frames.append(frame)
-        arrived.append(time.monotonic())
+        fake_llm.next_chunk.release()
     conn.close()
     texts = [json.loads(data)["text"] for event, data in frames[:3]]
     assert texts == ["Hel", "lo ", "world"]
-    # Flushed as they came, not buffered to the end (buffered frames arrive together; a
-    # loaded machine may delay the first frame, so less than one of the two 0.4 s gaps).
-    assert arrived[2] - arrived[0] > 0.3
     done = json.loads(frames[3][1])
     assert done == {
         "done": True, "suggested_actions": [], "credits_used": 1, "credits_remaining": 1, "ai_request_warning": False
