@@ -199,7 +199,7 @@ def start_server(env: dict[str, str], log: Path) -> tuple[Process, int]:
         assert server.popen.poll() is None, server.output()
         return _accepts(port) and request(port, "GET", "/api/v1/health/live")[0] == 200
 
-    wait_until(live, timeout=30, what="the server to start")
+    wait_until(live, timeout=120, what="the server to start")  # Django starts in 3 s of CPU; a loaded machine is slower
     return server, port
 
 

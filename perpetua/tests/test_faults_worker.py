@@ -49,7 +49,7 @@ def test_job_of_a_killed_worker_is_retried_and_its_reminder_fires_once(tmp_path,
 
     first = _worker(tmp_path, "worker-one")
     try:
-        wait_until(lambda: list(flags.glob("run-*")), timeout=60, what="the first worker to start the job")
+        wait_until(lambda: list(flags.glob("run-*")), timeout=120, what="the first worker to start the job")
         job = DBTaskResult.objects.get()
         assert job.status == TaskResultStatus.RUNNING
         assert not Notification.objects.exists()  # not committed yet
@@ -60,7 +60,7 @@ def test_job_of_a_killed_worker_is_retried_and_its_reminder_fires_once(tmp_path,
     (flags / "release").touch()
     second = _worker(tmp_path, "worker-two", "--batch")  # runs what is due, then exits
     try:
-        second.popen.wait(60)
+        second.popen.wait(120)
     finally:
         second.kill()
     assert second.popen.returncode == 0, second.output()
