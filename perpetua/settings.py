@@ -237,6 +237,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["perpetua.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["perpetua.api.parsers.JSONParser"],
     "DEFAULT_METADATA_CLASS": "perpetua.api.metadata.Metadata",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "perpetua.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "perpetua.api.pagination.OffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "perpetua.api.schema.AutoSchema",
