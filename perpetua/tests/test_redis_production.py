@@ -13,14 +13,12 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from accounts.tokens import access_token_for
-from perpetua.api.cache import RedisCache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,12 +131,3 @@ def test_redis_url_moves_cache_channels_and_shared_rate_limits_to_redis(redis_ur
     assert first["statuses"] == [[200, "2"], [200, "1"]]
     assert second["statuses"] == [[200, "0"], [429, "0"]]
 
-
-def test_redis_cache_takes_keys_memcached_would_refuse(redis_url):
-    """No memcached key warnings from the Redis backend (perpetua.api.cache), and such keys work."""
-    cache = RedisCache(redis_url, {})
-    key = "auth:user:" + "a b\x01" * 100  # spaces, a control character, over 250 characters
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        cache.set(key, {"n": 1})
-        assert cache.get_many([key, "missing"]) == {key: {"n": 1}}
