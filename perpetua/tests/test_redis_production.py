@@ -130,4 +130,3 @@ def test_redis_url_moves_cache_channels_and_shared_rate_limits_to_redis(redis_ur
     # One bucket of 3 per minute shared by both processes through Redis.
     assert first["statuses"] == [[200, "2"], [200, "1"]]
     assert second["statuses"] == [[200, "0"], [429, "0"]]
-
