@@ -99,7 +99,9 @@ def user_get_or_create_for_google(*, identity: providers.GoogleIdentity) -> tupl
         # linked to another Google account is not taken over.
         by_email = User.objects.select_for_update().filter(email=identity.email).first()
         if by_email is not None:
-            if by_email.google_sub:
+            # Its `google_sub` may be this one: a concurrent first sign-in committed between
+            # the two statements (READ COMMITTED reads each on a fresh snapshot).
+            if by_email.google_sub and by_email.google_sub != identity.sub:
                 raise Conflict("This email address belongs to another Google account.")
             by_email.google_sub = identity.sub
             user = by_email
