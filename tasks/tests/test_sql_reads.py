@@ -56,9 +56,7 @@ def test_detail_row_renders_as_the_models_do(user, tasks):
 
     subtasks = Subtask.objects.filter(task=task).select_related("task").order_by("order_index")
     reminders = Reminder.objects.filter(task=task).order_by("scheduled_at", "created_at")
-    assert [subtask_data(s) for s in data["subtasks"]] == [
-        SubtaskSerializer().to_representation(s) for s in subtasks
-    ]
+    assert [subtask_data(s) for s in data["subtasks"]] == [SubtaskSerializer().to_representation(s) for s in subtasks]
     assert data["subtasks"][0]["completed_at"] == _AWKWARD
     assert [reminder_data(r) for r in data["reminders"]] == [
         ReminderSerializer().to_representation(r) for r in reminders
