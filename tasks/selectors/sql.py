@@ -1,11 +1,13 @@
-"""The hot reads of tasks as SQL written once: the list page, the detail, a task with its counts.
+"""The hot reads of tasks as SQL written once: the list page, the detail, a task with its
+counts, the active-task count.
 
-Django compiles a queryset to SQL on every evaluation, and for these three statements that
-cost more CPU than running them (bench/README.md). Here each is a constant string that
+Django compiles a queryset to SQL on every evaluation, and for these statements that cost
+more CPU than running them (bench/README.md). Here each is a constant string that
 psycopg prepares after a few runs (server-side binding); the page and the detail come back
 as dicts (column → value), the input of the serializers' `*_data` functions, and the task
-with its counts as a model instance for the services. Each statement is the same query as
-its ORM twin in `tasks.selectors.tasks` (tests compare them); filtered lists stay on the ORM.
+with its counts as a model instance for the services. The page and the detail are the same
+queries as their ORM twins in `tasks.selectors.tasks` (tests compare them); filtered lists
+stay on the ORM.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ _SUBTASK_DATETIMES = ("completed_at", "created_at", "updated_at")
 _REMINDER_DATETIMES = ("scheduled_at", "fired_at", "created_at", "updated_at")
 
 _WITH_COUNTS = f"SELECT {_TASK_COLUMNS}, {_COUNTS} FROM tasks_task t WHERE t.id = %(task_id)s"  # noqa: S608
+
+
+# The active-task limit's count (CONTRACT §3), over the partial index task_user_active.
+_ACTIVE_COUNT = "SELECT count(*) FROM tasks_task WHERE user_id = %(user_id)s AND NOT completed AND NOT archived"
 
 
 def _dicts(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,3 +112,10 @@ def task_with_counts(*, task_id: uuid.UUID | str, lock: str = "") -> Task | None
     task = Task.from_db(connection.alias, _TASK_ATTNAMES, row[:-2])
     task.subtask_count, task.subtask_completed_count = row[-2:]
     return task
+
+
+def task_count_active(*, user_id: uuid.UUID) -> int:
+    """Tasks of the user that are neither completed nor archived."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVE_COUNT, {"user_id": user_id})
+        return cursor.fetchone()[0]

@@ -134,4 +134,4 @@ def task_page(*, user: Any, filters: Mapping[str, Any] | None, offset: int, limi
 
 def task_count_active(*, user: Any) -> int:
     """Tasks that count against the active-task limit: not completed, not archived (§3)."""
-    return Task.objects.filter(user=user, completed=False, archived=False).count()
+    return sql.task_count_active(user_id=user.pk)
