@@ -14,6 +14,7 @@ from bench.ops import op_create, op_get, op_list, op_patch, op_subtask, token
 
 
 def short(sql: str) -> str:
+    sql = " ".join(sql.split())  # one line, also for the multi-line constant statements
     sql = re.sub(r'"[a-z_]+"\."', '"', sql)  # drop table qualifiers
     sql = re.sub(r"SELECT .+? FROM", "SELECT … FROM", sql, count=1, flags=re.S) if len(sql) > 160 else sql
     return sql if len(sql) <= 160 else sql[:157] + "…"

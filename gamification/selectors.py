@@ -13,11 +13,11 @@ this rule always agree.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -81,13 +81,12 @@ def _tier_base(*, is_pro: bool) -> EffectiveLimits:
     )
 
 
-@functools.cache
-def _perk_rows() -> QuerySet:
-    """(perk_type, perk_value) of unlocked perks; built once, cloned per call (hot path of
-    every limit check)."""
-    return UserAchievement.objects.filter(definition__perk_type__isnull=False).values_list(
-        "definition__perk_type", "definition__perk_value"
-    )
+# (perk_type, perk_value) of the user's unlocked perks: a constant statement, because this
+# runs in every limit check and compiling the equivalent queryset cost more than running it.
+_PERK_ROWS = """
+SELECT d.perk_type, d.perk_value
+FROM gamification_userachievement u JOIN gamification_achievementdefinition d ON d.id = u.definition_id
+WHERE u.user_id = %(user_id)s AND d.perk_type IS NOT NULL"""
 
 
 def perks_for_user(*, user: Any) -> Perks:
@@ -96,8 +95,10 @@ def perks_for_user(*, user: Any) -> Perks:
     Unlocks are permanent: perks of definitions deactivated since still count.
     """
     totals = {PerkType.MAX_TASKS: 0, PerkType.MAX_NOTES: 0, PerkType.DAILY_CREDITS: 0}
-    for perk_type, value in _perk_rows().filter(user_id=user.pk):
-        totals[perk_type] = totals.get(perk_type, 0) + value
+    with connection.cursor() as cursor:
+        cursor.execute(_PERK_ROWS, {"user_id": user.pk})
+        for perk_type, value in cursor.fetchall():
+            totals[perk_type] = totals.get(perk_type, 0) + value
     return Perks(
         max_tasks=totals[PerkType.MAX_TASKS],
         max_notes=totals[PerkType.MAX_NOTES],

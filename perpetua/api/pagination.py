@@ -14,6 +14,7 @@ fall back to a separate `count()`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -91,6 +92,12 @@ class OffsetPagination(BasePagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
         self.offset, self.limit = self.get_window(request)
         page, self.total = paginate(queryset, offset=self.offset, limit=self.limit)
+        return page
+
+    def paginate_with(self, request: Any, fetch: Callable[..., tuple[list[Any], int]]) -> list[Any]:
+        """For a selector that pages itself: `fetch(offset=, limit=)` returns `(rows, total)`."""
+        self.offset, self.limit = self.get_window(request)
+        page, self.total = fetch(offset=self.offset, limit=self.limit)
         return page
 
     def get_pagination_meta(self) -> dict[str, Any]:

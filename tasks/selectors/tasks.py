@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from perpetua.api.exceptions import Forbidden, TaskNotFound
 from perpetua.api.filters import filterset_apply
+from perpetua.api.pagination import paginate
 from tasks.filters import DEFAULT_ORDERING, PRIORITY_RANK, TaskFilter, order_by_expressions
-from tasks.models import Reminder, Subtask, Task
+from tasks.models import Subtask, Task
+from tasks.selectors import sql
 
 
 def _subtask_count(*, completed_only: bool) -> Coalesce:
@@ -85,22 +87,26 @@ def task_get_annotated(*, task_id: uuid.UUID | str) -> Task:
     return task_queryset().get(pk=task_id)
 
 
-def task_detail_for_user(*, user: Any, task_id: uuid.UUID | str) -> Task:
-    """`GET /tasks/{id}`: the task with its counts, subtasks by order_index and reminders.
+def task_detail_for_user(*, user: Any, task_id: uuid.UUID | str) -> dict[str, Any]:
+    """`GET /tasks/{id}`: the task's row with its counts, subtasks by order_index and
+    reminders (`tasks.selectors.sql.task_detail`), one query whatever the number of children."""
+    task = sql.task_detail(task_id=task_id)
+    if task is None:
+        raise TaskNotFound()
+    owner_check(user=user, owner_id=task["user_id"])
+    return task
 
-    Three queries whatever the number of children.
+
+def task_get_with_counts_for_user(*, user: Any, task_id: uuid.UUID | str, for_update: bool = False) -> Task:
+    """`task_get_for_user` plus the subtask counts of the task representation, in the same
+    statement (a write's response then needs no re-read).
+
+    The counts are those of the statement's snapshot: a subtask written by a concurrent
+    request that commits later shows in the next read, not in this response.
     """
-    try:
-        task = (
-            task_queryset()
-            .prefetch_related(
-                Prefetch("subtasks", queryset=Subtask.objects.order_by("order_index")),
-                Prefetch("reminders", queryset=Reminder.objects.order_by("scheduled_at", "created_at")),
-            )
-            .get(pk=task_id)
-        )
-    except Task.DoesNotExist:
-        raise TaskNotFound() from None
+    task = sql.task_with_counts(task_id=task_id, lock="FOR NO KEY UPDATE OF t" if for_update else "")
+    if task is None:
+        raise TaskNotFound()
     owner_check(user=user, owner_id=task.user_id)
     return task
 
@@ -117,6 +123,15 @@ def task_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySe
     return filterset_apply(TaskFilter, data=filters, queryset=queryset).qs
 
 
+def task_page(*, user: Any, filters: Mapping[str, Any] | None, offset: int, limit: int) -> tuple[list[Any], int]:
+    """One page of `GET /tasks` and the total: without filters from the statement of
+    `tasks.selectors.sql` (row dicts), with filters from `task_list` (model instances);
+    both in one query."""
+    if not filters or filters.keys().isdisjoint(TaskFilter.base_filters):
+        return sql.task_page(user_id=user.pk, offset=offset, limit=limit)
+    return paginate(task_list(user=user, filters=filters), offset=offset, limit=limit)
+
+
 def task_count_active(*, user: Any) -> int:
     """Tasks that count against the active-task limit: not completed, not archived (§3)."""
-    return Task.objects.filter(user=user, completed=False, archived=False).count()
+    return sql.task_count_active(user_id=user.pk)

@@ -6,6 +6,7 @@ future `scheduled_at`) live in `tasks.services.reminders`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -39,19 +40,24 @@ class ReminderSerializer(serializers.Serializer):
     updated_at = DateTimeField()
 
     def to_representation(self, r: Any) -> dict[str, Any]:
-        return {
-            "id": str(r.id),
-            "user_id": str(r.user_id),
-            "task_id": str(r.task_id),
-            "type": r.type,
-            "offset_minutes": r.offset_minutes,
-            "scheduled_at": format_datetime(r.scheduled_at),
-            "method": r.method,
-            "fired": r.fired,
-            "fired_at": format_datetime(r.fired_at),
-            "created_at": format_datetime(r.created_at),
-            "updated_at": format_datetime(r.updated_at),
-        }
+        return reminder_data(r if isinstance(r, Mapping) else vars(r))
+
+
+def reminder_data(r: Mapping[str, Any]) -> dict[str, Any]:
+    """The reminder object of a row: a model instance's `vars()` or a row dict."""
+    return {
+        "id": str(r["id"]),
+        "user_id": str(r["user_id"]),
+        "task_id": str(r["task_id"]),
+        "type": r["type"],
+        "offset_minutes": r["offset_minutes"],
+        "scheduled_at": format_datetime(r["scheduled_at"]),
+        "method": r["method"],
+        "fired": r["fired"],
+        "fired_at": format_datetime(r["fired_at"]),
+        "created_at": format_datetime(r["created_at"]),
+        "updated_at": format_datetime(r["updated_at"]),
+    }
 
 
 class ReminderEnvelopeSerializer(serializers.Serializer):

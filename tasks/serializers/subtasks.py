@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
@@ -40,18 +41,24 @@ class SubtaskSerializer(serializers.Serializer):
     updated_at = DateTimeField()
 
     def to_representation(self, s: Any) -> dict[str, Any]:
-        return {
-            "id": str(s.id),
-            "user_id": str(s.task.user_id),  # the parent is loaded with every subtask read
-            "task_id": str(s.task_id),
-            "title": s.title,
-            "completed": s.completed,
-            "completed_at": format_datetime(s.completed_at),
-            "order_index": s.order_index,
-            "source": s.source,
-            "created_at": format_datetime(s.created_at),
-            "updated_at": format_datetime(s.updated_at),
-        }
+        # The parent is loaded with every subtask read; its owner is the subtask's.
+        return subtask_data({**vars(s), "user_id": s.task.user_id})
+
+
+def subtask_data(s: Mapping[str, Any]) -> dict[str, Any]:
+    """The subtask object of a row (column → value) that carries its task's `user_id`."""
+    return {
+        "id": str(s["id"]),
+        "user_id": str(s["user_id"]),
+        "task_id": str(s["task_id"]),
+        "title": s["title"],
+        "completed": s["completed"],
+        "completed_at": format_datetime(s["completed_at"]),
+        "order_index": s["order_index"],
+        "source": s["source"],
+        "created_at": format_datetime(s["created_at"]),
+        "updated_at": format_datetime(s["updated_at"]),
+    }
 
 
 # Response envelopes, for the schema (CONTRACT §0, §4).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
@@ -20,8 +21,8 @@ from perpetua.api.serializers import (
 from tasks.models import CompletedBy, Priority
 from tasks.rrule import RRULE_MAX_LENGTH
 from tasks.rules import SCOPES
-from tasks.serializers.reminders import ReminderSerializer
-from tasks.serializers.subtasks import SubtaskSerializer
+from tasks.serializers.reminders import ReminderSerializer, reminder_data
+from tasks.serializers.subtasks import SubtaskSerializer, subtask_data
 
 
 def _id(value: Any) -> str | None:
@@ -53,42 +54,51 @@ class TaskSerializer(serializers.Serializer):
     updated_at = DateTimeField()
 
     def to_representation(self, t: Any) -> dict[str, Any]:
-        return {
-            "id": str(t.id),
-            "user_id": str(t.user_id),
-            "template_id": _id(t.template_id),
-            "title": t.title,
-            "description": t.description,
-            "priority": t.priority,
-            "due_date": format_datetime(t.due_date),
-            "estimated_duration": t.estimated_duration,
-            "focus_time_seconds": t.focus_time_seconds,
-            "completed": t.completed,
-            "completed_at": format_datetime(t.completed_at),
-            "completed_by": t.completed_by,
-            "hidden": t.hidden,
-            "archived": t.archived,
-            "subtask_count": getattr(t, "subtask_count", 0),
-            "subtask_completed_count": getattr(t, "subtask_completed_count", 0),
-            "version": t.version,
-            "created_at": format_datetime(t.created_at),
-            "updated_at": format_datetime(t.updated_at),
-        }
+        return task_data(t if isinstance(t, Mapping) else vars(t))
+
+
+def task_data(t: Mapping[str, Any]) -> dict[str, Any]:
+    """The task object of a row: a model instance's `vars()` or a row of `tasks.selectors.sql`."""
+    return {
+        "id": str(t["id"]),
+        "user_id": str(t["user_id"]),
+        "template_id": _id(t["template_id"]),
+        "title": t["title"],
+        "description": t["description"],
+        "priority": t["priority"],
+        "due_date": format_datetime(t["due_date"]),
+        "estimated_duration": t["estimated_duration"],
+        "focus_time_seconds": t["focus_time_seconds"],
+        "completed": t["completed"],
+        "completed_at": format_datetime(t["completed_at"]),
+        "completed_by": t["completed_by"],
+        "hidden": t["hidden"],
+        "archived": t["archived"],
+        "subtask_count": t.get("subtask_count", 0),
+        "subtask_completed_count": t.get("subtask_completed_count", 0),
+        "version": t["version"],
+        "created_at": format_datetime(t["created_at"]),
+        "updated_at": format_datetime(t["updated_at"]),
+    }
 
 
 class TaskDetailSerializer(TaskSerializer):
-    """Task plus its subtasks (by order_index) and reminders; expects them prefetched."""
+    """Task plus its subtasks (by order_index) and reminders: renders the row of
+    `tasks.selectors.sql.task_detail`."""
 
     subtasks = SubtaskSerializer(many=True)
     reminders = ReminderSerializer(many=True)
 
     def to_representation(self, t: Any) -> dict[str, Any]:
-        data = super().to_representation(t)
-        subtask = SubtaskSerializer()
-        reminder = ReminderSerializer()
-        data["subtasks"] = [subtask.to_representation(s) for s in t.subtasks.all()]
-        data["reminders"] = [reminder.to_representation(r) for r in t.reminders.all()]
-        return data
+        return task_detail_data(t)
+
+
+def task_detail_data(t: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail object of `tasks.selectors.sql.task_detail`'s row."""
+    data = task_data(t)
+    data["subtasks"] = [subtask_data(s) for s in t["subtasks"]]
+    data["reminders"] = [reminder_data(r) for r in t["reminders"]]
+    return data
 
 
 # Response envelopes, for the schema (CONTRACT §0, §3).

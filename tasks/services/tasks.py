@@ -120,12 +120,19 @@ def task_create(
 
 
 def task_versioned_update(*, task: Task, version: int, changes: dict[str, Any]) -> None:
-    """The optimistic lock: one conditional UPDATE; 0 rows → 409 CONFLICT (CONTRACT §0)."""
+    """The optimistic lock: one conditional UPDATE; 0 rows → 409 CONFLICT (CONTRACT §0).
+
+    Then `task` holds the row as written (the changes, `version + 1`, `updated_at`), so a
+    response needs no re-read."""
+    now = timezone.now()
     updated = Task.objects.filter(pk=task.pk, version=version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
+        **changes, version=F("version") + 1, updated_at=now
     )
     if updated == 0:
         raise VersionConflict()
+    for name, value in changes.items():
+        setattr(task, name, value)
+    task.version, task.updated_at = version + 1, now
 
 
 def task_version_check(*, task: Task, version: int | None) -> int:
@@ -172,7 +179,9 @@ def task_update(
     # Reopen/unarchive lock the task row before the user row (task → user, as everywhere).
     may_activate = data.get("completed") is False or data.get("archived") is False
     with transaction.atomic():
-        task = task_selectors.task_get_for_user(user=user, task_id=task_id, for_update=may_activate or version is None)
+        task = task_selectors.task_get_with_counts_for_user(
+            user=user, task_id=task_id, for_update=may_activate or version is None
+        )
         version = task_version_check(task=task, version=version)
         if task.archived and (set(data) != {"archived"} or data["archived"] is not False or rrule is not None):
             raise Archived("Archived tasks accept only {archived: false}.")
@@ -217,7 +226,6 @@ def task_update(
         counted_before = task.completion_counted
         due_changed = "due_date" in changes and changes["due_date"] != task.due_date
         task_versioned_update(task=task, version=version, changes=changes)
-        task = task_selectors.task_get_annotated(task_id=task.pk)
 
         if due_changed:
             reminders.reminders_recompute_for_task(task=task)

@@ -6,6 +6,7 @@ shapes the contract's envelope. Errors are raised, never built here.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -128,8 +129,8 @@ class TaskViewSet(ApiGenericViewSet):
     filter_backends: list[Any] = []  # the selector applies tasks.filters.TaskFilter itself
 
     def list(self, request: Request) -> Response:
-        queryset = task_selectors.task_list(user=request.user, filters=request.query_params)
-        page = self.paginate_queryset(queryset)
+        fetch = functools.partial(task_selectors.task_page, user=request.user, filters=request.query_params)
+        page = self.paginator.paginate_with(request, fetch)
         return self.get_paginated_response([_task.to_representation(t) for t in page])
 
     def create(self, request: Request) -> Response:
