@@ -10,6 +10,7 @@ answering (README, "AI": measured with 40 calls in flight).
 
 import os
 import re
+from importlib import import_module
 
 import django
 
@@ -90,3 +91,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Import every view (the AI ones pull in openai and the Agents SDK) at start-up, not in the
+# first request a process serves: that request would otherwise wait seconds on a loaded machine.
+import_module(settings.ROOT_URLCONF)
