@@ -5,23 +5,14 @@
 # Without the server and the event loop, so the numbers isolate what the application costs
 # and move less with a busy machine than req/s do.
 import os
-import time
 
-from bench.ops import op_create, op_get, op_list, op_patch
+from bench.ops import best_cpu_per_call, op_create, op_get, op_list, op_patch
 
 N = int(os.environ.get("CPU_PER_OP_N", "300"))
 ops = {"list": op_list, "get": op_get, "create": op_create, "patch": op_patch}
 results = {}
 for name, call in ops.items():
-    for _ in range(20):
-        call()
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        for _ in range(N):
-            call()
-        best = min(best, (time.process_time() - start) / N * 1000)
-    results[name] = round(best, 3)
+    results[name] = round(best_cpu_per_call(call, n=N, warmup=20) * 1000, 3)
 mix = {"list": 40, "get": 20, "create": 15, "patch": 15}
 weighted = sum(results[k] * w for k, w in mix.items()) / sum(mix.values())
 print(f"\n## Application CPU per request, in-process (best of 3 x {N}, ms)\n")

@@ -5,13 +5,11 @@
 # of three runs of process CPU time. `health/live` is the stack alone (no auth, no query),
 # `users/me` the stack plus authentication (one Redis round trip when the auth cache is on).
 import os
-import time
 
+from bench.ops import best_cpu_per_call, token
 from perpetua.asgi_http import DjangoHTTPApp, _environ
 
 N = int(os.environ.get("STACK_CPU_N", "500"))
-with open(os.environ["BENCH_TOKENS"]) as tokens:
-    token = tokens.readline().strip()
 app = DjangoHTTPApp()
 
 
@@ -43,15 +41,7 @@ for name, request in requests.items():
         status, _headers, body = app._handle(_environ(request, b""), "bench", None, None)
         assert status == 200, (name, status, body[:200])
 
-    for _ in range(50):
-        call()
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        for _ in range(N):
-            call()
-        best = min(best, (time.process_time() - start) / N * 1e6)
-    results[name] = round(best)
+    results[name] = round(best_cpu_per_call(call, n=N, warmup=50) * 1e6)
 print(f"\n## Request stack CPU per request, in-process through the bridge (best of 3 x {N}, µs)\n")
 print("| " + " | ".join(results) + " |")
 print("|---" * len(results) + "|")
