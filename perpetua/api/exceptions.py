@@ -38,10 +38,12 @@ class ApiError(drf_exceptions.APIException):
         self.extra = extra
         super().__init__(self.message)
 
+    retry_after: int | None = None  # seconds; set by errors that tell the client when to retry
+
     @property
     def headers(self) -> dict[str, str]:
-        """Response headers this error implies (e.g. `Retry-After`)."""
-        return {}
+        """Response headers this error implies: `Retry-After` when the error knows it."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class ValidationFailed(ApiError):
@@ -164,10 +166,6 @@ class KeyInFlight(Conflict):
         super().__init__()
         self.retry_after = retry_after
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
 
 class VersionConflict(Conflict):
     default_message = "The resource was changed by another request; reload and retry."
@@ -213,10 +211,6 @@ class RateLimitExceeded(ApiError):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(message, retry_after=retry_after)
         self.retry_after = retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class AITaskLimitReached(ApiError):
