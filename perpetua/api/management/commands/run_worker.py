@@ -96,9 +96,9 @@ def requeue_stale_jobs(*, older_than_seconds: float, backend_name: str = "defaul
     if older_than_seconds > 0:
         abandoned |= Q(started_at__lt=timezone.now() - timedelta(seconds=older_than_seconds))
     if connection.vendor == "postgresql":
-        rows = list(running.values_list("pk", "worker_ids"))
-        gone = {worker for _, ids in rows if ids for worker in ids[-1:] if _worker_is_gone(worker)}
-        abandoned |= Q(pk__in=[pk for pk, ids in rows if ids and ids[-1] in gone])
+        last_worker = {pk: ids[-1] for pk, ids in running.values_list("pk", "worker_ids") if ids}
+        gone = {worker for worker in set(last_worker.values()) if _worker_is_gone(worker)}  # one check per worker
+        abandoned |= Q(pk__in=[pk for pk, worker in last_worker.items() if worker in gone])
     return running.filter(abandoned).update(status=TaskResultStatus.READY, started_at=None)
 
 
