@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from deepgram.core.events import EventType
 from deepgram.listen.v1 import ListenV1Error, ListenV1Metadata, ListenV1Results
 from django.conf import settings
 
+from ai.providers.loop_clients import PerLoop
 from perpetua.api.exceptions import TranscriptionServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,6 @@ logger = logging.getLogger(__name__)
 MODEL = "nova-2"
 _REST_SCHEMES = {"wss": "https", "ws": "http", "https": "https", "http": "http"}
 _LIVE_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
-_rest_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple[Any, ...], AsyncDeepgramClient]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def deepgram_environment() -> DeepgramClientEnvironment:
@@ -79,21 +76,22 @@ class Transcription:
     duration_seconds: float | None
 
 
+def _build_rest_client(api_key: str, _base_url: str, timeout: float) -> AsyncDeepgramClient:
+    return AsyncDeepgramClient(
+        api_key=api_key,
+        environment=deepgram_environment(),
+        httpx_client=httpx.AsyncClient(timeout=timeout),
+        timeout=timeout,
+        max_retries=0,
+    )
+
+
+# The pre-recorded API's client, per loop (DEEPGRAM_BASE_URL is part of its configuration).
+_rest_clients = PerLoop(_build_rest_client)
+
+
 def _rest_client() -> AsyncDeepgramClient:
-    """The pre-recorded API's client: one per event loop (its connection pool belongs to one
-    loop; building one loads the TLS certificates, tens of milliseconds on the loop), built
-    again when the settings it was made from change."""
-    config = (_api_key(), settings.DEEPGRAM_BASE_URL, settings.AI_TIMEOUT_SECONDS)
-    loop = asyncio.get_running_loop()
-    cached = _rest_clients.get(loop)
-    if cached is None or cached[0] != config:
-        api_key, _url, timeout = config
-        http = httpx.AsyncClient(timeout=timeout)
-        client = AsyncDeepgramClient(
-            api_key=api_key, environment=deepgram_environment(), httpx_client=http, timeout=timeout, max_retries=0
-        )
-        cached = _rest_clients[loop] = (config, client)
-    return cached[1]
+    return _rest_clients.get(_api_key(), settings.DEEPGRAM_BASE_URL, settings.AI_TIMEOUT_SECONDS)
 
 
 async def transcribe_url(*, url: str) -> Transcription:

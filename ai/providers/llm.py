@@ -22,7 +22,6 @@ import asyncio
 import functools
 import json
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,9 +43,9 @@ from agents import (
 from django.conf import settings
 from openai.types.responses import ResponseTextDeltaEvent
 
-logger = logging.getLogger(__name__)
+from ai.providers.loop_clients import PerLoop
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = weakref.WeakKeyDictionary()
+logger = logging.getLogger(__name__)
 
 
 class ProviderUnavailable(Exception):
@@ -70,18 +69,17 @@ def _configure_sdk() -> None:
     set_tracing_disabled(not settings.AI_TRACING_ENABLED)
 
 
+def _build_client(base_url: str, api_key: str, max_retries: int, timeout: float) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=max_retries, timeout=timeout)
+
+
+_clients = PerLoop(_build_client)
+
+
 def _client() -> openai.AsyncOpenAI:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = openai.AsyncOpenAI(
-            base_url=settings.OPENAI_BASE_URL,
-            api_key=settings.OPENAI_API_KEY,
-            max_retries=settings.AI_MAX_RETRIES,
-            timeout=settings.AI_TIMEOUT_SECONDS,
-        )
-        _clients[loop] = client
-    return client
+    return _clients.get(
+        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.AI_MAX_RETRIES, settings.AI_TIMEOUT_SECONDS
+    )
 
 
 def _agent(*, name: str, instructions: str, tools: Sequence[Tool], output_type: Any) -> Agent[Any]:
