@@ -167,4 +167,8 @@ def test_postgres_restart_under_load_answers_503_then_recovers_without_partial_w
     assert [retry(call)[0] for call in in_flight] == [201] * len(in_flight)
     titles = Counter(row[0] for row in cluster.query("SELECT title FROM tasks_task"))
     assert all(titles[c.title] == 1 for c in writes)
-    assert cluster.query("SELECT count(*) FROM api_idempotencykey WHERE state <> 'complete'") == [(0,)]
+    # No key of a failed write is left in flight. A 201 whose key could not be marked complete
+    # (the database went away between the write's COMMIT and that UPDATE) keeps its key in
+    # flight until IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (README, Faults): only those may remain.
+    left = {row[0] for row in cluster.query("SELECT key::text FROM api_idempotencykey WHERE state <> 'complete'")}
+    assert left <= {c.key for c in writes if c.status == 201}
