@@ -95,10 +95,16 @@ def perks_for_user(*, user: Any) -> Perks:
     Unlocks are permanent: perks of definitions deactivated since still count.
     """
     totals = {PerkType.MAX_TASKS: 0, PerkType.MAX_NOTES: 0, PerkType.DAILY_CREDITS: 0}
-    with connection.cursor() as cursor:
-        cursor.execute(_PERK_ROWS, {"user_id": user.pk})
-        for perk_type, value in cursor.fetchall():
-            totals[perk_type] = totals.get(perk_type, 0) + value
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PERK_ROWS, {"user_id": user.pk})
+            rows = cursor.fetchall()
+    else:  # SQLite (`make run`) stores uuids as hex text: the ORM binds them
+        rows = UserAchievement.objects.filter(user_id=user.pk, definition__perk_type__isnull=False).values_list(
+            "definition__perk_type", "definition__perk_value"
+        )
+    for perk_type, value in rows:
+        totals[perk_type] = totals.get(perk_type, 0) + value
     return Perks(
         max_tasks=totals[PerkType.MAX_TASKS],
         max_notes=totals[PerkType.MAX_NOTES],

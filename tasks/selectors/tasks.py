@@ -11,14 +11,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from perpetua.api.exceptions import Forbidden, TaskNotFound
 from perpetua.api.filters import filterset_apply
 from perpetua.api.pagination import paginate
 from tasks.filters import DEFAULT_ORDERING, PRIORITY_RANK, TaskFilter, order_by_expressions
-from tasks.models import Subtask, Task
+from tasks.models import Reminder, Subtask, Task
 from tasks.selectors import sql
 
 
@@ -90,11 +91,33 @@ def task_get_annotated(*, task_id: uuid.UUID | str) -> Task:
 def task_detail_for_user(*, user: Any, task_id: uuid.UUID | str) -> dict[str, Any]:
     """`GET /tasks/{id}`: the task's row with its counts, subtasks by order_index and
     reminders (`tasks.selectors.sql.task_detail`), one query whatever the number of children."""
-    task = sql.task_detail(task_id=task_id)
+    task = sql.task_detail(task_id=task_id) if _fixed_sql() else _task_detail_orm(task_id=task_id)
     if task is None:
         raise TaskNotFound()
     owner_check(user=user, owner_id=task["user_id"])
     return task
+
+
+def _fixed_sql() -> bool:
+    """`tasks.selectors.sql` is PostgreSQL's (json_agg, native uuid and timestamptz); the
+    embedded SQLite default of `make run` takes the ORM twins."""
+    return connection.vendor == "postgresql"
+
+
+def _task_detail_orm(*, task_id: uuid.UUID | str) -> dict[str, Any] | None:
+    task = (
+        task_queryset()
+        .prefetch_related(
+            Prefetch("subtasks", queryset=Subtask.objects.order_by("order_index")),
+            Prefetch("reminders", queryset=Reminder.objects.order_by("scheduled_at", "created_at")),
+        )
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None:
+        return None
+    subtasks = [{**vars(subtask), "user_id": task.user_id} for subtask in task.subtasks.all()]
+    return {**vars(task), "subtasks": subtasks, "reminders": [vars(reminder) for reminder in task.reminders.all()]}
 
 
 def task_get_with_counts_for_user(*, user: Any, task_id: uuid.UUID | str, for_update: bool = False) -> Task:
@@ -104,7 +127,10 @@ def task_get_with_counts_for_user(*, user: Any, task_id: uuid.UUID | str, for_up
     The counts are those of the statement's snapshot: a subtask written by a concurrent
     request that commits later shows in the next read, not in this response.
     """
-    task = sql.task_with_counts(task_id=task_id, lock="FOR NO KEY UPDATE OF t" if for_update else "")
+    if _fixed_sql():
+        task = sql.task_with_counts(task_id=task_id, lock="FOR NO KEY UPDATE OF t" if for_update else "")
+    else:
+        task = task_queryset().filter(pk=task_id).first()
     if task is None:
         raise TaskNotFound()
     owner_check(user=user, owner_id=task.user_id)
@@ -118,7 +144,7 @@ def task_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySe
     whatever the page size. Invalid filter values raise ValidationFailed (400).
     """
     queryset = _listed_tasks().filter(user=user)
-    if not filters or filters.keys().isdisjoint(TaskFilter.base_filters):
+    if _fixed_sql() and (not filters or filters.keys().isdisjoint(TaskFilter.base_filters)):
         return TaskFilter.apply_defaults(queryset)  # no filter asked: skip building the form
     return filterset_apply(TaskFilter, data=filters, queryset=queryset).qs
 
@@ -127,11 +153,13 @@ def task_page(*, user: Any, filters: Mapping[str, Any] | None, offset: int, limi
     """One page of `GET /tasks` and the total: without filters from the statement of
     `tasks.selectors.sql` (row dicts), with filters from `task_list` (model instances);
     both in one query."""
-    if not filters or filters.keys().isdisjoint(TaskFilter.base_filters):
+    if _fixed_sql() and (not filters or filters.keys().isdisjoint(TaskFilter.base_filters)):
         return sql.task_page(user_id=user.pk, offset=offset, limit=limit)
     return paginate(task_list(user=user, filters=filters), offset=offset, limit=limit)
 
 
 def task_count_active(*, user: Any) -> int:
     """Tasks that count against the active-task limit: not completed, not archived (§3)."""
-    return sql.task_count_active(user_id=user.pk)
+    if _fixed_sql():
+        return sql.task_count_active(user_id=user.pk)
+    return Task.objects.filter(user=user, completed=False, archived=False).count()
